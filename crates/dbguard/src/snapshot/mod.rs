@@ -1,0 +1,1 @@
+//! The snapshot store and restore.
