@@ -6,7 +6,9 @@ mod config;
 mod engine;
 mod exit;
 mod fs_lookup;
+mod impact;
 mod output;
+mod report;
 mod snapshot;
 mod target;
 
