@@ -9,9 +9,11 @@
 //! core fast, deterministic, easy to test and safe to fuzz. Every front door
 //! (check, lint, run, hook, mcp, proxy) calls [`analyze`].
 
+pub mod agents;
 pub mod environment;
 pub mod finding;
 pub mod lookup;
+pub mod policy;
 pub mod redact;
 pub mod shell;
 pub mod sql;
