@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ -f tests/e2e/setup.sh ]; then tests/e2e/setup.sh; fi
+# End-to-end tools (npm: prisma, drizzle-kit; PyPI: mcp), each folder installs its own.
+for s in tests/*/setup.sh; do [ -f "$s" ] && "$s"; done
 cargo test --workspace "$@"

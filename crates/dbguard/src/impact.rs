@@ -66,3 +66,19 @@ pub fn measure_findings<'a>(
 ) -> anyhow::Result<Measured> {
     Ok(Measured { database_display: dbguard_core::redact::redact_url(url), impacts: findings.map(|_| None).collect() })
 }
+
+/// Impact of a whole plan: per finding, plus the total rows in the database.
+pub struct PlanMeasure {
+    pub impacts: Vec<Option<Impact>>,
+    pub total_rows: Option<i64>,
+}
+
+/// Measure every finding of a plan within `deadline`. Placeholder until the engine lands.
+pub fn measure_plan(
+    _url: &str,
+    _findings: &[Finding],
+    _exact: bool,
+    _deadline: std::time::Duration,
+) -> anyhow::Result<PlanMeasure> {
+    anyhow::bail!("impact measurement is not available yet")
+}

@@ -8,6 +8,7 @@ mod exit;
 mod fs_lookup;
 mod impact;
 mod output;
+mod plan;
 mod report;
 mod snapshot;
 mod target;
