@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # End-to-end tools (npm: prisma, drizzle-kit; PyPI: mcp), each folder installs its own.
-for s in tests/*/setup.sh; do [ -f "$s" ] && "$s"; done
+for s in tests/*/setup.sh; do if [ -f "$s" ]; then "$s"; fi; done
 cargo test --workspace "$@"
