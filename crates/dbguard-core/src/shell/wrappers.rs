@@ -1,0 +1,854 @@
+//! Wrappers: commands that run another command (`sudo`, `env`, `npx`, `bundle exec`,
+//! `bash -c`, `npm run`...). [`step`] peels one layer; the analyzer loops until the real
+//! program is reached.
+
+use super::parse::Word;
+use super::words::{basename, join_words, skip_leading_options, Spec};
+use crate::lookup::Lookup;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Not a wrapper: analyze the words as they are.
+    Done,
+    /// Nothing runs (`command -v psql`, `pnpm add prisma`).
+    Nothing,
+    /// The wrapped command starts at this index; these assignments apply to it.
+    Skip(usize, Vec<(String, String)>),
+    /// The program is really `program` (a package bin, `manage.py`...), its arguments
+    /// start at this index.
+    Rename(String, usize),
+    /// Run this text as a shell script (`bash -c`, `eval`, `env -S`); `true` when the text
+    /// is computed at run time.
+    Shell(String, bool),
+    /// A shell runs this script file.
+    ScriptFile(String),
+    /// A shell reads its commands from standard input.
+    ShellStdin,
+    /// `xargs`: the command starts at this index, with operands read at run time.
+    Xargs(usize),
+    /// A package.json script, with extra arguments; `hooks`: npm also runs pre/post scripts.
+    PkgScript {
+        name: String,
+        extra: Vec<Word>,
+        hooks: bool,
+    },
+}
+
+const fn spec(short: &'static str, long: &'static [&'static str]) -> Spec {
+    Spec {
+        short,
+        long,
+        single_dash_long: false,
+        optional: "",
+    }
+}
+
+fn is_assignment(t: &str) -> Option<(String, String)> {
+    let (k, v) = t.split_once('=')?;
+    let mut chars = k.chars();
+    let ok = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    ok.then(|| (k.to_string(), v.to_string()))
+}
+
+/// Leading `VAR=value` words from `from`: (index after them, assignments).
+fn assignments(words: &[Word], from: usize) -> (usize, Vec<(String, String)>) {
+    let mut i = from;
+    let mut env = Vec::new();
+    while let Some((k, v)) = words.get(i).and_then(|w| is_assignment(&w.text)) {
+        env.push((k, v));
+        i += 1;
+    }
+    (i, env)
+}
+
+fn skip(words: &[Word], offset: usize, s: &Spec) -> Step {
+    let rest = words.get(offset..).unwrap_or(&[]);
+    Step::Skip(offset + skip_leading_options(rest, s), Vec::new())
+}
+
+/// `prisma@6.1.0` -> `prisma`, `@mikro-orm/cli@6` -> `mikro-orm`, `sequelize-cli` -> `sequelize`.
+pub fn package_bin(spec: &str) -> String {
+    let name = if let Some(scoped) = spec.strip_prefix('@') {
+        match scoped.find('@') {
+            Some(at) => &spec[..at + 1],
+            None => spec,
+        }
+    } else {
+        spec.split('@').next().unwrap_or(spec)
+    };
+    match name {
+        "@mikro-orm/cli" => "mikro-orm".into(),
+        "@prisma/cli" => "prisma".into(),
+        "sequelize-cli" => "sequelize".into(),
+        "@sqlx/cli" | "sqlx-cli" => "sqlx".into(),
+        other => basename(other).to_string(),
+    }
+}
+
+/// Peel one wrapper off `words` (non-empty).
+pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
+    let Some(first) = words.first() else {
+        return Step::Nothing;
+    };
+    let prog = basename(&first.text);
+    let arg = |i: usize| words.get(i).map_or("", |w| w.text.as_str());
+    match prog {
+        "env" => env(words),
+        "sudo" | "doas" => {
+            let s = spec(
+                "ughpCDrtUTR",
+                &[
+                    "user",
+                    "group",
+                    "host",
+                    "prompt",
+                    "close-from",
+                    "chdir",
+                    "role",
+                    "type",
+                    "other-user",
+                    "command-timeout",
+                    "chroot",
+                ],
+            );
+            let i = 1 + skip_leading_options(&words[1..], &s);
+            if words[1..i].iter().any(|w| {
+                matches!(
+                    w.text.as_str(),
+                    "-e" | "--edit" | "-l" | "--list" | "-v" | "--validate" | "-k" | "-K"
+                )
+            }) {
+                return Step::Nothing;
+            }
+            let (j, env) = assignments(words, i);
+            Step::Skip(j, env)
+        }
+        "timeout" => {
+            let i = 1 + skip_leading_options(&words[1..], &spec("sk", &["signal", "kill-after"]));
+            Step::Skip(i + 1, Vec::new())
+        }
+        "nice" => {
+            // `nice -10 cmd` and `nice -n 10 cmd`
+            let mut i = 1;
+            if arg(1).starts_with('-') && arg(1)[1..].chars().all(|c| c.is_ascii_digit()) && arg(1).len() > 1 {
+                i = 2;
+            }
+            skip(words, i, &spec("n", &["adjustment"]))
+        }
+        "nohup" | "chronic" | "unbuffer" | "nocorrect" | "noglob" | "builtin" | "caffeinate" | "then" | "do" => {
+            skip(words, 1, &spec("tw", &[]))
+        }
+        "time" => skip(words, 1, &spec("of", &["output", "format"])),
+        "ionice" => skip(words, 1, &spec("cnp", &["class", "classdata", "pid"])),
+        "stdbuf" => skip(words, 1, &spec("ioe", &["input", "output", "error"])),
+        "command" => {
+            if matches!(arg(1), "-v" | "-V") {
+                return Step::Nothing;
+            }
+            skip(words, 1, &spec("", &[]))
+        }
+        "exec" => skip(words, 1, &spec("a", &[])),
+        "xargs" => {
+            let s = Spec {
+                short: "adEILnPs",
+                long: &[
+                    "arg-file",
+                    "delimiter",
+                    "eof",
+                    "replace",
+                    "max-lines",
+                    "max-args",
+                    "max-procs",
+                    "max-chars",
+                    "process-slot-var",
+                ],
+                single_dash_long: false,
+                optional: "iel",
+            };
+            let i = 1 + skip_leading_options(&words[1..], &s);
+            if i >= words.len() {
+                return Step::Nothing;
+            }
+            Step::Xargs(i)
+        }
+        "bash" | "sh" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "busybox" => shell(words, prog == "busybox"),
+        "eval" => {
+            let rest = &words[1..];
+            Step::Shell(
+                rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                rest.iter().any(|w| w.dynamic),
+            )
+        }
+        "source" | "." => match words.get(1) {
+            Some(w) if !w.dynamic => Step::ScriptFile(w.text.clone()),
+            _ => Step::Nothing,
+        },
+        "watch" => {
+            let i = 1 + skip_leading_options(&words[1..], &spec("n", &["interval"]));
+            if words[1..i].iter().any(|w| w.text == "-x" || w.text == "--exec") {
+                return Step::Skip(i, Vec::new());
+            }
+            // watch joins its operands with spaces and hands them to `sh -c`.
+            let rest = &words[i.min(words.len())..];
+            Step::Shell(
+                rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                rest.iter().any(|w| w.dynamic),
+            )
+        }
+        "flock" => {
+            let i = 1 + skip_leading_options(&words[1..], &spec("wEc", &["timeout", "conflict-exit-code", "command"]));
+            if let Some(c) = words[1..i].iter().position(|w| w.text == "-c" || w.text == "--command") {
+                let cmd = words.get(c + 2);
+                return cmd.map_or(Step::Nothing, |w| Step::Shell(w.text.clone(), w.dynamic));
+            }
+            let i2 = i + 1;
+            if matches!(arg(i2), "-c" | "--command") {
+                return words
+                    .get(i2 + 1)
+                    .map_or(Step::Nothing, |w| Step::Shell(w.text.clone(), w.dynamic));
+            }
+            Step::Skip(i2, Vec::new())
+        }
+        "cross-env" => {
+            let (i, env) = assignments(words, 1);
+            Step::Skip(i, env)
+        }
+        "cross-env-shell" => {
+            let (i, env) = assignments(words, 1);
+            let _ = env;
+            let rest = &words[i.min(words.len())..];
+            Step::Shell(join_words(rest), rest.iter().any(|w| w.dynamic))
+        }
+        "dotenv" | "dotenvx" => match words.iter().position(|w| w.text == "--") {
+            Some(p) => Step::Skip(p + 1, Vec::new()),
+            None => {
+                let start = if prog == "dotenvx" && arg(1) == "run" { 2 } else { 1 };
+                skip(words, start, &spec("evcf", &["env-file"]))
+            }
+        },
+        "npx" | "bunx" | "pnpx" => npx(words, 1),
+        "npm" => npm(words),
+        "pnpm" => pnpm_like(words, lookup, PNPM_BUILTINS),
+        "yarn" => pnpm_like(words, lookup, YARN_BUILTINS),
+        "bun" => {
+            if arg(1) == "x" {
+                return npx(words, 2);
+            }
+            pnpm_like(words, lookup, BUN_BUILTINS)
+        }
+        "bundle" | "bundler" if arg(1) == "exec" => skip(words, 2, &spec("", &["gemfile"])),
+        "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if arg(1) == "run" => skip(words, 2, &spec("", &[])),
+        "uv" if arg(1) == "run" => skip(
+            words,
+            2,
+            &spec(
+                "pw",
+                &[
+                    "with",
+                    "python",
+                    "project",
+                    "directory",
+                    "env-file",
+                    "group",
+                    "extra",
+                    "package",
+                    "index",
+                    "with-requirements",
+                ],
+            ),
+        ),
+        "uvx" | "pipx" => {
+            let from = if arg(1) == "run" { 2 } else { 1 };
+            let i = from
+                + skip_leading_options(
+                    &words[from.min(words.len())..],
+                    &spec("p", &["from", "with", "python", "spec"]),
+                );
+            match words.get(i) {
+                Some(w) => Step::Rename(package_bin(&w.text), i + 1),
+                None => Step::Nothing,
+            }
+        }
+        p if p == "python"
+            || p == "py"
+            || p == "pypy3"
+            || (p.starts_with("python") && p[6..].chars().all(|c| c.is_ascii_digit() || c == '.')) =>
+        {
+            python(words)
+        }
+        "php" if basename(arg(1)) == "artisan" => Step::Rename("artisan".into(), 2),
+        "sail" if arg(1) == "artisan" || arg(1) == "art" => Step::Rename("artisan".into(), 2),
+        "sail" if matches!(arg(1), "psql" | "mysql" | "mariadb" | "redis") => Step::Skip(1, Vec::new()),
+        "node" | "nodejs" | "ts-node" | "ts-node-esm" | "tsx" | "node-ts" | "deno" => node(words),
+        "docker" | "podman" => docker(words, false),
+        "docker-compose" | "podman-compose" => docker(words, true),
+        "kubectl" | "oc" if arg(1) == "exec" => match words.iter().position(|w| w.text == "--") {
+            Some(p) => Step::Skip(p + 1, Vec::new()),
+            None => Step::Nothing,
+        },
+        "ssh" => ssh(words),
+        "cargo" if arg(1) == "sqlx" => Step::Rename("sqlx".into(), 2),
+        "heroku" if arg(1) == "run" => skip(words, 2, &spec("asex", &["app", "size", "env", "remote", "type"])),
+        _ => Step::Done,
+    }
+}
+
+fn env(words: &[Word]) -> Step {
+    let mut i = 1;
+    let mut vars = Vec::new();
+    while let Some(w) = words.get(i) {
+        let t = w.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if let Some(s) = t
+            .strip_prefix("--split-string=")
+            .or_else(|| t.strip_prefix("-S").filter(|s| !s.is_empty()))
+        {
+            let mut text = s.to_string();
+            for r in &words[i + 1..] {
+                text.push(' ');
+                text.push_str(&r.text);
+            }
+            return Step::Shell(text, w.dynamic);
+        }
+        if t == "-S" || t == "--split-string" {
+            let rest = &words[i + 1..];
+            let text = rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+            return Step::Shell(text, rest.iter().any(|w| w.dynamic));
+        }
+        if matches!(t, "-u" | "-C" | "--unset" | "--chdir" | "-P") {
+            i += 2;
+            continue;
+        }
+        if t.starts_with('-') && !t.contains('=') || t.starts_with("--") {
+            i += 1;
+            continue;
+        }
+        match is_assignment(t) {
+            Some(kv) => {
+                vars.push(kv);
+                i += 1;
+            }
+            None => break,
+        }
+    }
+    Step::Skip(i, vars)
+}
+
+fn shell(words: &[Word], busybox: bool) -> Step {
+    let mut i = 1;
+    if busybox {
+        // `busybox sh -c ...`
+        if !matches!(words.get(1).map(|w| basename(&w.text)), Some("sh" | "ash" | "bash")) {
+            return Step::Done;
+        }
+        i = 2;
+    }
+    let mut has_c = false;
+    while let Some(w) = words.get(i) {
+        let t = w.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if matches!(t, "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file") {
+            i += 2;
+            continue;
+        }
+        if t.starts_with("--") {
+            i += 1;
+            continue;
+        }
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            if t.starts_with('-') && t.contains('c') {
+                has_c = true;
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    match words.get(i) {
+        Some(w) if has_c => Step::Shell(w.text.clone(), w.dynamic),
+        Some(w) if !w.dynamic => Step::ScriptFile(w.text.clone()),
+        Some(_) => Step::Nothing,
+        None if has_c => Step::Nothing,
+        None => Step::ShellStdin,
+    }
+}
+
+/// `npx [--yes] [-p pkg] pkg[@ver] args`, `npm exec`, `bunx`, `pnpm dlx`, `yarn dlx`.
+fn npx(words: &[Word], from: usize) -> Step {
+    let mut i = from;
+    let mut package_given = false;
+    while let Some(w) = words.get(i) {
+        let t = w.text.as_str();
+        match t {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "-c" | "--call" => {
+                return words
+                    .get(i + 1)
+                    .map_or(Step::Nothing, |w| Step::Shell(w.text.clone(), w.dynamic));
+            }
+            "-p" | "--package" => {
+                package_given = true;
+                i += 2;
+            }
+            _ if t.starts_with("--call=") => return Step::Shell(t[7..].to_string(), w.dynamic),
+            _ if t.starts_with("--package=") => {
+                package_given = true;
+                i += 1;
+            }
+            _ if t.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    match words.get(i) {
+        // With -p the next word is a bin name, not a package spec.
+        Some(w) if package_given => Step::Rename(basename(&w.text).to_string(), i + 1),
+        Some(w) => Step::Rename(package_bin(&w.text), i + 1),
+        None => Step::Nothing,
+    }
+}
+
+fn npm(words: &[Word]) -> Step {
+    let s = spec("wC", &["prefix", "workspace", "userconfig", "cache", "loglevel"]);
+    let i = 1 + skip_leading_options(&words[1..], &s);
+    let sub = words.get(i).map_or("", |w| w.text.as_str());
+    match sub {
+        "run" | "run-script" | "rum" | "urn" => {
+            let j = i + 1 + skip_leading_options(&words[i + 1..], &s);
+            script_step(words, j, true)
+        }
+        "test" | "t" | "tst" | "start" | "stop" | "restart" => {
+            let name = if sub.starts_with('t') { "test" } else { sub };
+            let extra = words[i + 1..].iter().filter(|w| w.text != "--").cloned().collect();
+            Step::PkgScript {
+                name: name.into(),
+                extra,
+                hooks: true,
+            }
+        }
+        "exec" | "x" => npx(words, i + 1),
+        _ => Step::Nothing,
+    }
+}
+
+fn script_step(words: &[Word], j: usize, hooks: bool) -> Step {
+    match words.get(j) {
+        Some(w) => {
+            let extra = words[j + 1..].iter().skip_while(|w| w.text == "--").cloned().collect();
+            Step::PkgScript {
+                name: w.text.clone(),
+                extra,
+                hooks,
+            }
+        }
+        None => Step::Nothing,
+    }
+}
+
+const PNPM_BUILTINS: &[&str] = &[
+    "install",
+    "i",
+    "add",
+    "remove",
+    "rm",
+    "uninstall",
+    "un",
+    "update",
+    "up",
+    "upgrade",
+    "link",
+    "ln",
+    "unlink",
+    "import",
+    "publish",
+    "pack",
+    "store",
+    "outdated",
+    "list",
+    "ls",
+    "why",
+    "audit",
+    "licenses",
+    "init",
+    "create",
+    "setup",
+    "env",
+    "config",
+    "c",
+    "server",
+    "deploy",
+    "prune",
+    "fetch",
+    "rebuild",
+    "rb",
+    "patch",
+    "patch-commit",
+    "root",
+    "bin",
+    "install-test",
+    "it",
+    "approve-builds",
+    "dedupe",
+    "self-update",
+    "help",
+    "-v",
+    "--version",
+    "info",
+    "view",
+];
+const YARN_BUILTINS: &[&str] = &[
+    "install",
+    "add",
+    "remove",
+    "upgrade",
+    "up",
+    "why",
+    "info",
+    "init",
+    "link",
+    "unlink",
+    "pack",
+    "publish",
+    "cache",
+    "config",
+    "set",
+    "plugin",
+    "npm",
+    "constraints",
+    "version",
+    "workspaces",
+    "dedupe",
+    "patch",
+    "patch-commit",
+    "explain",
+    "install-state",
+    "import",
+    "outdated",
+    "list",
+    "audit",
+    "autoclean",
+    "check",
+    "global",
+    "login",
+    "logout",
+    "owner",
+    "tag",
+    "team",
+    "licenses",
+    "generate-lock-entry",
+    "help",
+    "--version",
+    "-v",
+    "node",
+    "bin",
+    "create",
+];
+const BUN_BUILTINS: &[&str] = &[
+    "install",
+    "i",
+    "add",
+    "a",
+    "remove",
+    "rm",
+    "update",
+    "outdated",
+    "link",
+    "unlink",
+    "pm",
+    "build",
+    "init",
+    "create",
+    "upgrade",
+    "repl",
+    "publish",
+    "patch",
+    "audit",
+    "info",
+    "why",
+    "-v",
+    "--version",
+    "help",
+    "--help",
+    "test",
+];
+
+/// `pnpm X`, `yarn X`, `bun X`: a builtin, `run`/`exec`/`dlx`, or a script/bin name.
+fn pnpm_like(words: &[Word], lookup: &dyn Lookup, builtins: &[&str]) -> Step {
+    let s = spec("CFw", &["dir", "filter", "workspace", "cwd", "filter-prod", "config"]);
+    let i = 1 + skip_leading_options(&words[1..], &s);
+    let Some(w) = words.get(i) else { return Step::Nothing };
+    let sub = w.text.as_str();
+    match sub {
+        "run" | "run-script" => {
+            let j = i + 1 + skip_leading_options(&words[i + 1..], &s);
+            script_step(words, j, false)
+        }
+        "exec" => skip(words, i + 1, &spec("", &[])),
+        "dlx" => npx(words, i + 1),
+        "workspace" => {
+            // `yarn workspace NAME cmd...`
+            let mut rest: Vec<Word> = vec![words[0].clone()];
+            rest.extend(words.iter().skip(i + 2).cloned());
+            pnpm_like(&rest, lookup, builtins)
+        }
+        "test" | "start" | "t" => {
+            let name = if sub == "t" { "test" } else { sub };
+            let extra = words[i + 1..].iter().filter(|w| w.text != "--").cloned().collect();
+            Step::PkgScript {
+                name: name.into(),
+                extra,
+                hooks: false,
+            }
+        }
+        _ if builtins.contains(&sub) => Step::Nothing,
+        _ if lookup.package_script(sub).is_some() => script_step(words, i, false),
+        // A file (`bun run seed.ts`) runs code we do not read.
+        _ if sub.ends_with(".ts") || sub.ends_with(".js") || sub.ends_with(".mjs") || sub.ends_with(".cjs") => {
+            Step::Nothing
+        }
+        _ => Step::Rename(basename(sub).to_string(), i + 1),
+    }
+}
+
+fn python(words: &[Word]) -> Step {
+    let i = 1 + skip_leading_options(&words[1..], &spec("WXQm", &[]));
+    // `-m module` ends the interpreter's options.
+    if let Some(m) = words[1..i].iter().position(|w| w.text == "-m") {
+        let module = words.get(m + 2).map_or("", |w| w.text.as_str());
+        let next = m + 3;
+        return match module {
+            "django" => Step::Rename("django-admin".into(), next),
+            "alembic" => Step::Rename("alembic".into(), next),
+            "flask" => Step::Rename("flask".into(), next),
+            _ => Step::Nothing,
+        };
+    }
+    if let Some(w) = words
+        .iter()
+        .skip(1)
+        .find(|w| w.text.starts_with("-m") && w.text.len() > 2)
+    {
+        return match &w.text[2..] {
+            "django" => Step::Rename("django-admin".into(), 2),
+            _ => Step::Nothing,
+        };
+    }
+    match words.get(i) {
+        Some(w) if basename(&w.text) == "manage.py" => Step::Rename("manage.py".into(), i + 1),
+        Some(w) if basename(&w.text) == "django-admin" || basename(&w.text) == "alembic" => {
+            Step::Rename(basename(&w.text).to_string(), i + 1)
+        }
+        _ => Step::Nothing,
+    }
+}
+
+fn node(words: &[Word]) -> Step {
+    let s = spec(
+        "rPOCe",
+        &[
+            "require",
+            "project",
+            "loader",
+            "import",
+            "compiler-options",
+            "compiler",
+            "conditions",
+            "experimental-loader",
+            "env-file",
+        ],
+    );
+    let i = 1 + skip_leading_options(&words[1..], &s);
+    let Some(w) = words.get(i) else { return Step::Nothing };
+    let path = w.text.replace('\\', "/");
+    if let Some(rest) = path
+        .split("node_modules/")
+        .last()
+        .filter(|_| path.contains("node_modules/"))
+    {
+        if let Some(bin) = rest.strip_prefix(".bin/") {
+            return Step::Rename(bin.to_string(), i + 1);
+        }
+        let pkg = if rest.starts_with('@') {
+            rest.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
+        } else {
+            rest.split('/').next().unwrap_or("").to_string()
+        };
+        return Step::Rename(package_bin(&pkg), i + 1);
+    }
+    Step::Nothing
+}
+
+fn docker(words: &[Word], compose_prog: bool) -> Step {
+    let mut i = 1;
+    if !compose_prog {
+        i += skip_leading_options(&words[1..], &super::recognizers::docker::GLOBAL);
+    }
+    let arg = |k: usize| words.get(k).map_or("", |w| w.text.as_str());
+    let mut compose = compose_prog;
+    if !compose && arg(i) == "compose" {
+        compose = true;
+        i += 1;
+    }
+    if compose {
+        i += skip_leading_options(&words[i.min(words.len())..], &super::recognizers::docker::COMPOSE);
+    }
+    let (sub, opts) = match arg(i) {
+        "exec" if compose => ("exec", spec("euw", &["env", "user", "workdir", "index"])),
+        "run" if compose => (
+            "run",
+            spec(
+                "euwpvl",
+                &[
+                    "env",
+                    "user",
+                    "workdir",
+                    "name",
+                    "entrypoint",
+                    "publish",
+                    "volume",
+                    "label",
+                    "pull",
+                    "cap-add",
+                    "cap-drop",
+                ],
+            ),
+        ),
+        "exec" => (
+            "exec",
+            spec("euw", &["env", "env-file", "user", "workdir", "detach-keys"]),
+        ),
+        "run" => (
+            "run",
+            spec(
+                "evpwulhm",
+                &[
+                    "env",
+                    "env-file",
+                    "volume",
+                    "publish",
+                    "workdir",
+                    "user",
+                    "label",
+                    "hostname",
+                    "memory",
+                    "name",
+                    "network",
+                    "entrypoint",
+                    "mount",
+                    "platform",
+                    "cpus",
+                    "restart",
+                    "add-host",
+                    "link",
+                    "volumes-from",
+                    "log-driver",
+                    "log-opt",
+                    "shm-size",
+                    "ulimit",
+                    "device",
+                    "dns",
+                    "pull",
+                    "cap-add",
+                    "cap-drop",
+                    "health-cmd",
+                ],
+            ),
+        ),
+        _ => return Step::Done,
+    };
+    let _ = sub;
+    let start = i + 1;
+    let j = start + skip_leading_options(&words[start.min(words.len())..], &opts);
+    let mut env = Vec::new();
+    let mut k = start;
+    while k < j {
+        if matches!(arg(k), "-e" | "--env") {
+            if let Some(kv) = is_assignment(arg(k + 1)) {
+                env.push(kv);
+            }
+        }
+        k += 1;
+    }
+    // Past the container / service / image name.
+    if j + 1 >= words.len() {
+        return Step::Nothing;
+    }
+    Step::Skip(j + 1, env)
+}
+
+fn ssh(words: &[Word]) -> Step {
+    let i = 1 + skip_leading_options(&words[1..], &spec("BbcDEeFIiJLlmOoPpQRSWw", &[]));
+    // words[i] is the host; the rest is the remote command line.
+    let rest = words.get(i + 1..).unwrap_or(&[]);
+    if rest.is_empty() {
+        return Step::Nothing;
+    }
+    let text = rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    Step::Shell(text, rest.iter().any(|w| w.dynamic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup::NoLookup;
+    use crate::shell::parse::parse;
+    use crate::shell::parse::Command;
+
+    fn words(s: &str) -> Vec<Word> {
+        match parse(s).script.pipelines.first().and_then(|p| p.commands.first()) {
+            Some(Command::Simple(sc)) => sc.words.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn peels() {
+        assert_eq!(
+            step(&words("sudo -u postgres -E dropdb x"), &NoLookup),
+            Step::Skip(4, vec![])
+        );
+        assert_eq!(
+            step(&words("env -i A=1 B=2 psql"), &NoLookup),
+            Step::Skip(4, vec![("A".into(), "1".into()), ("B".into(), "2".into())])
+        );
+        assert_eq!(step(&words("timeout -s KILL 5 psql"), &NoLookup), Step::Skip(4, vec![]));
+        assert_eq!(
+            step(&words("npx --yes prisma@6.1 migrate reset"), &NoLookup),
+            Step::Rename("prisma".into(), 3)
+        );
+        assert_eq!(
+            step(&words("npx -p @mikro-orm/cli mikro-orm schema:drop"), &NoLookup),
+            Step::Rename("mikro-orm".into(), 4)
+        );
+        assert_eq!(
+            step(&words("bash -lc 'x y'"), &NoLookup),
+            Step::Shell("x y".into(), false)
+        );
+        assert_eq!(
+            step(&words("python3 manage.py flush"), &NoLookup),
+            Step::Rename("manage.py".into(), 2)
+        );
+        assert_eq!(
+            step(&words("ts-node ./node_modules/typeorm/cli.js schema:drop"), &NoLookup),
+            Step::Rename("typeorm".into(), 2)
+        );
+        assert_eq!(step(&words("pnpm add prisma"), &NoLookup), Step::Nothing);
+        assert_eq!(
+            step(&words("docker compose exec -T db psql -U x"), &NoLookup),
+            Step::Skip(5, vec![])
+        );
+        assert!(matches!(
+            step(&words("npm run db:reset -- --force"), &NoLookup),
+            Step::PkgScript { .. }
+        ));
+    }
+}
