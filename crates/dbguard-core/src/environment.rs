@@ -40,8 +40,17 @@ impl Environment {
 /// Variables that name the running environment, in the order they are consulted.
 /// `ENV` is last-but-two because POSIX shells use it for an rc file path; values that
 /// are not an environment name are skipped by [`Environment::from_name`].
-pub const ENV_VARS: &[&str] =
-    &["NODE_ENV", "RAILS_ENV", "RACK_ENV", "APP_ENV", "DJANGO_ENV", "FLASK_ENV", "ENVIRONMENT", "ENV", "STAGE"];
+pub const ENV_VARS: &[&str] = &[
+    "NODE_ENV",
+    "RAILS_ENV",
+    "RACK_ENV",
+    "APP_ENV",
+    "DJANGO_ENV",
+    "FLASK_ENV",
+    "ENVIRONMENT",
+    "ENV",
+    "STAGE",
+];
 
 /// Why a host was put in an environment: the environment and a human reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,19 +96,29 @@ const MANAGED_HOSTS: &[(&str, &str)] = &[
 pub fn managed_provider(host: &str) -> Option<&'static str> {
     let h = normalize_host(host);
     MANAGED_HOSTS.iter().find_map(|(pat, name)| {
-        let hit = if pat.starts_with('.') { h.ends_with(pat) } else { h == *pat || h.ends_with(&format!(".{pat}")) };
+        let hit = if pat.starts_with('.') {
+            h.ends_with(pat)
+        } else {
+            h == *pat || h.ends_with(&format!(".{pat}"))
+        };
         hit.then_some(*name)
     })
 }
 
 fn normalize_host(host: &str) -> String {
-    host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
+    host.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 /// Labels of a name split on anything that is not a letter or digit
 /// (`my-prod-db.internal` -> my, prod, db, internal).
 fn labels(name: &str) -> impl Iterator<Item = String> + '_ {
-    name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase())
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_ascii_lowercase())
 }
 
 /// Does a host or database name say production (`prod`, `production`, `prd`, `live`
@@ -130,7 +149,10 @@ pub fn is_local_host(host: &str) -> bool {
 /// A bare name such as `db` or `postgres`: a docker compose service or /etc/hosts alias.
 pub fn is_service_name(host: &str) -> bool {
     let h = normalize_host(host);
-    !h.is_empty() && !h.contains('.') && !h.contains(':') && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !h.is_empty()
+        && !h.contains('.')
+        && !h.contains(':')
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Classify a host by the URL rule: managed services and names saying prod are
@@ -142,20 +164,39 @@ pub fn is_service_name(host: &str) -> bool {
 pub fn classify_host(host: &str) -> Option<HostClass> {
     let h = normalize_host(host);
     if let Some(provider) = managed_provider(&h) {
-        return Some(HostClass { environment: Environment::Production, reason: format!("managed host ({provider})") });
+        return Some(HostClass {
+            environment: Environment::Production,
+            reason: format!("managed host ({provider})"),
+        });
     }
     if !h.starts_with('/') && name_says_production(&h) {
-        return Some(HostClass { environment: Environment::Production, reason: "host name says prod".into() });
+        return Some(HostClass {
+            environment: Environment::Production,
+            reason: "host name says prod".into(),
+        });
     }
     if !h.starts_with('/') && name_says_staging(&h) {
-        return Some(HostClass { environment: Environment::Staging, reason: "host name says staging".into() });
+        return Some(HostClass {
+            environment: Environment::Staging,
+            reason: "host name says staging".into(),
+        });
     }
     if is_local_host(&h) {
-        let reason = if h.is_empty() || h.starts_with('/') { "local Unix socket" } else { "local host" };
-        return Some(HostClass { environment: Environment::Development, reason: reason.into() });
+        let reason = if h.is_empty() || h.starts_with('/') {
+            "local Unix socket"
+        } else {
+            "local host"
+        };
+        return Some(HostClass {
+            environment: Environment::Development,
+            reason: reason.into(),
+        });
     }
     if is_service_name(&h) {
-        return Some(HostClass { environment: Environment::Development, reason: "host without dots (docker compose service)".into() });
+        return Some(HostClass {
+            environment: Environment::Development,
+            reason: "host without dots (docker compose service)".into(),
+        });
     }
     None
 }
@@ -163,7 +204,13 @@ pub fn classify_host(host: &str) -> Option<HostClass> {
 /// Does this host look like production (managed service or a name saying prod)?
 /// Used for the "development database on a production-looking host" warning.
 pub fn host_looks_production(host: &str) -> bool {
-    matches!(classify_host(host), Some(HostClass { environment: Environment::Production, .. }))
+    matches!(
+        classify_host(host),
+        Some(HostClass {
+            environment: Environment::Production,
+            ..
+        })
+    )
 }
 
 /// Match `text` against a glob where `*` is any run of characters and `?` one
@@ -200,7 +247,9 @@ mod tests {
     use super::*;
 
     fn env_of(host: &str) -> Environment {
-        classify_host(host).map(|c| c.environment).unwrap_or(Environment::Unknown)
+        classify_host(host)
+            .map(|c| c.environment)
+            .unwrap_or(Environment::Unknown)
     }
 
     #[test]
@@ -244,12 +293,20 @@ mod tests {
         assert_eq!(env_of("db"), Environment::Development);
         assert_eq!(env_of("postgres"), Environment::Development);
         assert_eq!(env_of("mysql"), Environment::Development);
-        assert_eq!(env_of("prod"), Environment::Production, "a service called prod is not taken for development");
+        assert_eq!(
+            env_of("prod"),
+            Environment::Production,
+            "a service called prod is not taken for development"
+        );
         assert_eq!(env_of("db.example.com"), Environment::Unknown);
         assert_eq!(env_of("10.0.0.5"), Environment::Unknown);
         // "product" is a word starting with prod: better a false production than a false development.
         assert_eq!(env_of("products.example.com"), Environment::Production);
-        assert_eq!(env_of("/tmp/prod"), Environment::Development, "socket paths are local whatever their name");
+        assert_eq!(
+            env_of("/tmp/prod"),
+            Environment::Development,
+            "socket paths are local whatever their name"
+        );
     }
 
     #[test]
@@ -275,7 +332,10 @@ mod tests {
         assert!(!glob_match("*.prod.internal", "db1.staging.internal"));
         assert!(glob_match("app_?", "app_1"));
         assert!(glob_match("*", ""));
-        assert!(glob_match("postgres://*@db.example.com*/app", "postgres://u@db.example.com:5432/app"));
+        assert!(glob_match(
+            "postgres://*@db.example.com*/app",
+            "postgres://u@db.example.com:5432/app"
+        ));
         assert!(glob_match("MAIN", "main"));
         assert!(!glob_match("a*b*c", "abx"));
         assert!(glob_match("a*b*c", "axxbyyc"));

@@ -12,7 +12,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A single-threaded runtime for one command's database work.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Parse a PostgreSQL URL or key=value string, with a clear, redacted error.
@@ -32,10 +35,18 @@ pub async fn connect(url: &str, timeout: Duration) -> anyhow::Result<tokio_postg
     let (client, connection) = match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {
-            return Err(anyhow!("cannot connect to {}: {}", redact_url(url), describe_pg_error(&e)));
+            return Err(anyhow!(
+                "cannot connect to {}: {}",
+                redact_url(url),
+                describe_pg_error(&e)
+            ));
         }
         Err(_) => {
-            return Err(anyhow!("cannot connect to {}: timed out after {:.1} s", redact_url(url), timeout.as_secs_f64()));
+            return Err(anyhow!(
+                "cannot connect to {}: timed out after {:.1} s",
+                redact_url(url),
+                timeout.as_secs_f64()
+            ));
         }
     };
     tokio::spawn(async move {
