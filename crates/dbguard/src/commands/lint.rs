@@ -282,3 +282,4 @@ fn sarif(results: &[FileFinding]) -> serde_json::Value {
         }]
     })
 }
+
