@@ -1,0 +1,1343 @@
+//! PostgreSQL analysis through libpg_query (the server's own scanner and grammar).
+//!
+//! Pipeline: the real scanner splits the text into statements (in chunks, so memory stays
+//! bounded on multi-megabyte migrations), each statement is classified from its tokens, and every
+//! statement not positively known to be harmless gets the full parse and an AST walk.
+//!
+//! Fast path (why: a full protobuf parse of every row of an 8 MB multi-row INSERT costs seconds,
+//! the scanner alone costs milliseconds). A statement skips the full parse only when its tokens
+//! prove it cannot destroy data: it starts with INSERT, SELECT, COMMENT, GRANT or REVOKE, or is
+//! `CREATE [OR REPLACE] [TEMP|UNLOGGED] [UNIQUE] TABLE|INDEX|SEQUENCE|TYPE|VIEW|EXTENSION`, or
+//! `ALTER TABLE` without TYPE/a second ALTER; AND none of its tokens is DROP, TRUNCATE, EXECUTE,
+//! or a DELETE/UPDATE keyword other than `ON DELETE`/`ON UPDATE`/`DO UPDATE`/`FOR UPDATE`. A
+//! data-modifying CTE needs a DELETE/UPDATE token (or a leading WITH), so it always gets the full
+//! parse. Everything else, including anything unrecognised, gets the full parse (fail closed).
+
+use pg_query::protobuf::{
+    self, a_const, AExprKind, BoolExprType, BoolTestType, DropBehavior, KeywordKind, NullTestType, ObjectType,
+    ScanToken, Token,
+};
+use pg_query::{Node, NodeEnum};
+
+use super::constant::{self, Arith, Cmp, Const};
+use super::{display_statement, plpgsql, qualified, Created, Cursor, Layout};
+use crate::finding::{Finding, FindingKind, Location, Scope};
+
+/// First chunk scanned at once; doubled while a statement does not fit.
+const CHUNK: usize = 256 * 1024;
+/// Significant tokens kept per statement for the fast path.
+const HEAD: usize = 24;
+/// Nesting of bodies (function -> EXECUTEd text -> ...) analyzed before giving up as Unknown.
+pub(super) const MAX_DEPTH: u32 = 4;
+
+pub(super) fn analyze(text: &str) -> Vec<Finding> {
+    let mut an = Analyzer::new(0);
+    an.analyze_text(text, None);
+    an.out
+}
+
+/// Statement and comment positions, for `accepted`.
+pub(super) fn layout(text: &str) -> Layout {
+    let mut layout = Layout::default();
+    split(text, &mut |ev| match ev {
+        Event::Statement(s) => layout.statements.push((s.start, s.end)),
+        Event::Comment(s, e) => layout.comments.push((s, e)),
+        Event::Error { start, .. } => layout.statements.push((start, text.len())),
+    });
+    layout
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    token: i32,
+    start: usize,
+    end: usize,
+    /// May name a table: an identifier, or an unreserved / column-name keyword.
+    name_like: bool,
+}
+
+/// One statement as the scanner delimited it.
+#[derive(Debug)]
+pub(super) struct RawStmt {
+    start: usize,
+    end: usize,
+    head: Vec<Tok>,
+    /// A token that could mean data loss appears somewhere (see the module comment).
+    risky: bool,
+    /// TYPE or a second ALTER: an ALTER TABLE that might change a column's type.
+    alter_type: bool,
+    /// An INTO keyword: `SELECT ... INTO new_table` creates a table.
+    into: bool,
+}
+
+enum Event {
+    Statement(RawStmt),
+    Comment(usize, usize),
+    /// The scanner rejected the text from `start` on (unterminated quote or comment...).
+    Error {
+        start: usize,
+        message: String,
+    },
+}
+
+const T_SEMI: i32 = Token::Ascii59 as i32;
+const T_LPAREN: i32 = Token::Ascii40 as i32;
+const T_RPAREN: i32 = Token::Ascii41 as i32;
+const T_DOT: i32 = Token::Ascii46 as i32;
+
+/// Per-statement scanner state while splitting.
+struct Splitter {
+    started: bool,
+    start: usize,
+    last_end: usize,
+    depth: u32,
+    atomic: u32,
+    prev: i32,
+    head: Vec<Tok>,
+    risky: bool,
+    alter_type: bool,
+    into: bool,
+    comments: Vec<(usize, usize)>,
+}
+
+impl Splitter {
+    fn new() -> Self {
+        Splitter {
+            started: false,
+            start: 0,
+            last_end: 0,
+            depth: 0,
+            atomic: 0,
+            prev: 0,
+            head: Vec::with_capacity(HEAD),
+            risky: false,
+            alter_type: false,
+            into: false,
+            comments: Vec::new(),
+        }
+    }
+
+    /// Feed one token; returns true at a statement boundary (a top-level `;`).
+    fn feed(&mut self, t: Tok) -> bool {
+        let tok = t.token;
+        if tok == Token::SqlComment as i32 || tok == Token::CComment as i32 {
+            self.comments.push((t.start, t.end));
+            return false;
+        }
+        if tok == T_SEMI && self.depth == 0 && self.atomic == 0 {
+            return true;
+        }
+        if !self.started {
+            self.started = true;
+            self.start = t.start;
+        }
+        self.last_end = t.end;
+        if self.head.len() < HEAD {
+            self.head.push(t);
+        }
+        match tok {
+            T_LPAREN => self.depth = self.depth.saturating_add(1),
+            T_RPAREN => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        let first = self.head.first().map(|h| h.token).unwrap_or(0);
+        if tok == Token::Atomic as i32 && self.prev == Token::BeginP as i32 && first == Token::Create as i32 {
+            self.atomic = 1;
+        } else if self.atomic > 0 {
+            if tok == Token::Case as i32 {
+                self.atomic = self.atomic.saturating_add(1);
+            } else if tok == Token::EndP as i32 {
+                self.atomic -= 1;
+            }
+        }
+        let benign_prev = [Token::On as i32, Token::Do as i32, Token::For as i32];
+        if tok == Token::Drop as i32
+            || tok == Token::Truncate as i32
+            || tok == Token::Execute as i32
+            || ((tok == Token::DeleteP as i32 || tok == Token::Update as i32) && !benign_prev.contains(&self.prev))
+        {
+            self.risky = true;
+        }
+        if tok == Token::TypeP as i32 || (tok == Token::Alter as i32 && self.head.len() > 1) {
+            self.alter_type = true;
+        }
+        if tok == Token::Into as i32 {
+            self.into = true;
+        }
+        self.prev = tok;
+        false
+    }
+
+    fn take(&mut self) -> Option<RawStmt> {
+        let started = self.started;
+        let stmt = RawStmt {
+            start: self.start,
+            end: self.last_end,
+            head: std::mem::take(&mut self.head),
+            risky: self.risky,
+            alter_type: self.alter_type,
+            into: self.into,
+        };
+        let comments = std::mem::take(&mut self.comments);
+        *self = Splitter::new();
+        self.comments = comments;
+        started.then_some(stmt)
+    }
+}
+
+/// Split `text` into statements with the PostgreSQL scanner, chunk by chunk. A chunk is cut at a
+/// line end; only statements that end with a `;` inside the chunk are committed, the rest is
+/// scanned again with the next chunk, so a cut inside a string never changes the result.
+fn split(text: &str, on: &mut dyn FnMut(Event)) {
+    let mut base = 0usize;
+    let mut size = CHUNK;
+    while base < text.len() {
+        let (end, last) = chunk_end(text, base, size);
+        let slice = &text[base..end];
+        // pg_query::scan_tokens builds a slice from a null pointer when there is no token at all
+        // (undefined behaviour), so blank chunks never reach it. Only whitespace yields no token:
+        // every other character starts a token or is a scan error.
+        if slice.bytes().all(is_pg_space) {
+            if last {
+                return;
+            }
+            base = end;
+            continue;
+        }
+        let tokens = match pg_query::scan_tokens(slice) {
+            Ok(t) => t,
+            Err(_) if !last => {
+                // Possibly cut inside a string or comment: try again with more text.
+                size = size.saturating_mul(2);
+                continue;
+            }
+            Err(e) => {
+                // The rest of the text does not scan. Keep the statements before the statement
+                // that holds the error, and report the rest as unreadable.
+                let mut rest = base;
+                if let Some(cut) = salvage_cut(slice) {
+                    if let Ok(tokens) = pg_query::scan_tokens(&slice[..cut]) {
+                        feed_tokens(&tokens, base, true, on);
+                        rest = base + cut;
+                    }
+                }
+                let tail = &text[rest..];
+                if let Some(p) = tail.bytes().position(|b| !is_pg_space(b)) {
+                    on(Event::Error {
+                        start: rest + p,
+                        message: scan_message(&e),
+                    });
+                }
+                return;
+            }
+        };
+        let committed = feed_tokens(&tokens, base, last, on);
+        if last {
+            return;
+        }
+        match committed {
+            Some(c) => {
+                base = c;
+                size = CHUNK;
+            }
+            None => size = size.saturating_mul(2),
+        }
+    }
+}
+
+/// Emit the statements of one scanned chunk; returns where the last committed statement ended
+/// (after its `;`). Unless `last`, a statement without its `;` is left for the next chunk.
+fn feed_tokens(tokens: &[ScanToken], base: usize, last: bool, on: &mut dyn FnMut(Event)) -> Option<usize> {
+    let mut sp = Splitter::new();
+    let mut committed: Option<usize> = None;
+    for st in tokens {
+        let t = to_tok(st, base);
+        if sp.feed(t) {
+            for &(s, e) in &sp.comments {
+                on(Event::Comment(s, e));
+            }
+            sp.comments.clear();
+            if let Some(stmt) = sp.take() {
+                on(Event::Statement(stmt));
+            }
+            committed = Some(t.end);
+        }
+    }
+    if last {
+        for &(s, e) in &sp.comments {
+            on(Event::Comment(s, e));
+        }
+        sp.comments.clear();
+        if let Some(stmt) = sp.take() {
+            on(Event::Statement(stmt));
+        }
+    }
+    committed
+}
+
+/// Where to cut a text that the PostgreSQL scanner rejects, so that the statements before the
+/// faulty one can still be analyzed: just after the last top-level `;` before the error, as
+/// sqlparser's PostgreSQL tokenizer (which reports where it failed) sees it. The caller scans
+/// the prefix again with the real scanner, so a disagreement only loses the salvage.
+fn salvage_cut(slice: &str) -> Option<usize> {
+    use sqlparser::tokenizer::{Token as SpToken, Tokenizer};
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let mut buf = Vec::new();
+    let _ = Tokenizer::new(&dialect, slice).tokenize_with_location_into_buf(&mut buf);
+    let mut depth = 0u32;
+    let mut last_semi = None;
+    for t in &buf {
+        match t.token {
+            SpToken::LParen => depth = depth.saturating_add(1),
+            SpToken::RParen => depth = depth.saturating_sub(1),
+            SpToken::SemiColon if depth == 0 => last_semi = Some(t.span.end),
+            _ => {}
+        }
+    }
+    let end = last_semi?;
+    let line = u32::try_from(end.line).ok()?;
+    let column = u32::try_from(end.column).ok()?;
+    let cut = Cursor::new(slice).seek(line, column);
+    (cut > 0 && cut < slice.len()).then_some(cut)
+}
+
+/// The scanner's whitespace (scan.l `space`).
+fn is_pg_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
+}
+
+fn to_tok(st: &ScanToken, base: usize) -> Tok {
+    Tok {
+        token: st.token,
+        start: base + usize::try_from(st.start).unwrap_or(0),
+        end: base + usize::try_from(st.end).unwrap_or(0),
+        name_like: st.token == Token::Ident as i32
+            || st.keyword_kind == KeywordKind::UnreservedKeyword as i32
+            || st.keyword_kind == KeywordKind::ColNameKeyword as i32,
+    }
+}
+
+fn scan_message(e: &pg_query::Error) -> String {
+    match e {
+        pg_query::Error::Conversion(_) => "the text contains a NUL byte".to_string(),
+        pg_query::Error::Scan(m) | pg_query::Error::Parse(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// End of the chunk starting at `base`: a line end near `base + size`, or the text's end.
+fn chunk_end(text: &str, base: usize, size: usize) -> (usize, bool) {
+    let want = base.saturating_add(size);
+    if want >= text.len() {
+        return (text.len(), true);
+    }
+    let bytes = text.as_bytes();
+    let floor = base + size / 2;
+    if let Some(nl) = bytes[floor..want].iter().rposition(|&b| b == b'\n') {
+        return (floor + nl + 1, false);
+    }
+    let mut end = want;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (end, false)
+}
+
+/// What the fast path concluded about a statement.
+enum Fast {
+    Harmless,
+    /// Harmless, and creates this table (schema may be empty).
+    CreatesTable(String, String),
+}
+
+fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
+    if stmt.risky {
+        return None;
+    }
+    let h = &stmt.head;
+    let tok = |i: usize| h.get(i).map(|t| t.token).unwrap_or(-1);
+    let first = tok(0);
+    if first == Token::Select as i32 && stmt.into {
+        return None;
+    }
+    if [
+        Token::Insert,
+        Token::Select,
+        Token::Comment,
+        Token::Grant,
+        Token::Revoke,
+    ]
+    .iter()
+    .any(|t| *t as i32 == first)
+    {
+        return Some(Fast::Harmless);
+    }
+    if first == Token::Alter as i32 && tok(1) == Token::Table as i32 && !stmt.alter_type {
+        return Some(Fast::Harmless);
+    }
+    if first != Token::Create as i32 {
+        return None;
+    }
+    let mut i = 1;
+    if tok(i) == Token::Or as i32 && tok(i + 1) == Token::Replace as i32 {
+        i += 2;
+    }
+    let skippable = [
+        Token::Global,
+        Token::Local,
+        Token::Temp,
+        Token::Temporary,
+        Token::Unlogged,
+        Token::Unique,
+    ];
+    while skippable.iter().any(|t| *t as i32 == tok(i)) {
+        i += 1;
+    }
+    let kind = tok(i);
+    let harmless = [
+        Token::Index,
+        Token::Sequence,
+        Token::TypeP,
+        Token::View,
+        Token::Extension,
+    ];
+    if harmless.iter().any(|t| *t as i32 == kind) {
+        return Some(Fast::Harmless);
+    }
+    if kind != Token::Table as i32 {
+        return None;
+    }
+    if tok(i + 1) == Token::IfP as i32 {
+        // IF NOT EXISTS: the table may already hold data, so it is not recorded as created.
+        return Some(Fast::Harmless);
+    }
+    // A qualified name: name (. name)*, then anything that is not a dot.
+    let mut parts = Vec::new();
+    let mut j = i + 1;
+    loop {
+        let Some(t) = h.get(j) else { return Some(Fast::Harmless) };
+        if !t.name_like {
+            return Some(Fast::Harmless);
+        }
+        let Some(name) = text.get(t.start..t.end).and_then(fold_identifier) else {
+            return Some(Fast::Harmless);
+        };
+        parts.push(name);
+        if tok(j + 1) == T_DOT {
+            j += 2;
+        } else {
+            break;
+        }
+    }
+    let table = parts.pop().unwrap_or_default();
+    let schema = parts.pop().unwrap_or_default();
+    Some(Fast::CreatesTable(schema, table))
+}
+
+/// An identifier token as PostgreSQL stores it: quoted kept as written, unquoted ASCII-lowercased.
+fn fold_identifier(raw: &str) -> Option<String> {
+    if let Some(inner) = raw.strip_prefix('"') {
+        return Some(inner.strip_suffix('"')?.replace("\"\"", "\""));
+    }
+    if raw.starts_with(['U', 'u']) && raw.get(1..2) == Some("&") {
+        return None;
+    }
+    Some(raw.to_ascii_lowercase())
+}
+
+/// Where a finding comes from: the text itself, or a body that runs later or elsewhere.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    Top,
+    /// Inside a DO block (runs now).
+    DoBlock,
+    /// Inside a function or procedure body: runs when it is called.
+    Function(String),
+}
+
+impl Origin {
+    fn decorate(&self, detail: String) -> String {
+        match self {
+            Origin::Top => detail,
+            Origin::DoBlock => format!(
+                "{} (inside a DO block, which runs it immediately).",
+                detail.trim_end_matches('.')
+            ),
+            Origin::Function(name) => {
+                format!(
+                    "{} (inside function {name}: runs each time it is called).",
+                    detail.trim_end_matches('.')
+                )
+            }
+        }
+    }
+}
+
+/// The statement currently analyzed: its text and where it starts.
+#[derive(Clone, Copy)]
+pub(super) struct Stmt<'a> {
+    text: &'a str,
+    location: Location,
+}
+
+pub(super) struct Analyzer {
+    pub out: Vec<Finding>,
+    created: Created,
+    prepared: std::collections::HashSet<String>,
+    depth: u32,
+    origin: Origin,
+}
+
+impl Analyzer {
+    pub fn new(depth: u32) -> Self {
+        Analyzer {
+            out: Vec::new(),
+            created: Created::default(),
+            prepared: Default::default(),
+            depth,
+            origin: Origin::Top,
+        }
+    }
+
+    /// Analyze a whole text. `fixed` pins every finding to one statement location (bodies).
+    pub fn analyze_text(&mut self, text: &str, fixed: Option<Location>) {
+        let mut cursor = Cursor::new(text);
+        split(text, &mut |ev| match ev {
+            Event::Comment(..) => {}
+            Event::Statement(raw) => {
+                let location = fixed.unwrap_or_else(|| cursor.locate(raw.start));
+                let Some(stmt_text) = text.get(raw.start..raw.end) else {
+                    return;
+                };
+                match fast_path(&raw, text) {
+                    Some(Fast::Harmless) => {}
+                    Some(Fast::CreatesTable(schema, table)) => self.created.add_table(&schema, &table, "public"),
+                    None => self.analyze_statement(Stmt {
+                        text: stmt_text,
+                        location,
+                    }),
+                }
+            }
+            Event::Error { start, message } => {
+                let location = fixed.unwrap_or_else(|| cursor.locate(start));
+                let rest = text.get(start..).unwrap_or("");
+                self.push(
+                    FindingKind::Unparseable,
+                    None,
+                    format!("The SQL from here on cannot be read ({message}), so what it does is unknown."),
+                    Scope::Database,
+                    false,
+                    Stmt { text: rest, location },
+                );
+            }
+        });
+    }
+
+    fn push(
+        &mut self,
+        kind: FindingKind,
+        object: Option<String>,
+        detail: String,
+        scope: Scope,
+        cascade: bool,
+        s: Stmt,
+    ) {
+        let detail = self.origin.decorate(detail);
+        self.out.push(
+            Finding::new(kind, object, detail, scope)
+                .with_statement(display_statement(s.text), Some(s.location))
+                .with_cascade(cascade),
+        );
+    }
+
+    fn analyze_statement(&mut self, s: Stmt) {
+        match pg_query::parse(s.text, pg_query::ParserOptions::DEFAULT) {
+            Err(e) => {
+                let msg = scan_message(&e);
+                self.push(
+                    FindingKind::Unparseable,
+                    None,
+                    format!("This statement does not parse as PostgreSQL ({msg}), so what it does is unknown."),
+                    Scope::Database,
+                    false,
+                    s,
+                );
+            }
+            Ok(parsed) => {
+                for raw in &parsed.protobuf.stmts {
+                    if let Some(node) = raw.stmt.as_deref() {
+                        self.node(node, s);
+                    }
+                }
+            }
+        }
+    }
+
+    fn node(&mut self, node: &Node, s: Stmt) {
+        let Some(n) = node.node.as_ref() else { return };
+        match n {
+            NodeEnum::DropStmt(d) => self.drop_stmt(d, s),
+            NodeEnum::DropdbStmt(d) if !self.created.has_database(&d.dbname) => {
+                self.push(
+                    FindingKind::DropDatabase,
+                    Some(d.dbname.clone()),
+                    format!("Drops database {} with every schema, table and row in it.", d.dbname),
+                    Scope::Database,
+                    false,
+                    s,
+                );
+            }
+            NodeEnum::DropOwnedStmt(d) => {
+                let roles: Vec<String> = d.roles.iter().filter_map(role_name).collect();
+                let who = roles.join(", ");
+                self.push(
+                    FindingKind::DropOwned,
+                    Some(who.clone()),
+                    format!("Drops every table, schema and other object owned by {who}, with their data."),
+                    Scope::Database,
+                    d.behavior == DropBehavior::DropCascade as i32,
+                    s,
+                );
+            }
+            NodeEnum::TruncateStmt(t) => {
+                let cascade = t.behavior == DropBehavior::DropCascade as i32;
+                for rel in &t.relations {
+                    let Some(NodeEnum::RangeVar(rv)) = rel.node.as_ref() else {
+                        continue;
+                    };
+                    if self.created.has_table(&rv.schemaname, &rv.relname, "public") {
+                        continue;
+                    }
+                    let name = qualified(&rv.schemaname, &rv.relname);
+                    let extra = if cascade {
+                        " and, through CASCADE, of every table that references it"
+                    } else {
+                        ""
+                    };
+                    self.push(
+                        FindingKind::Truncate,
+                        Some(name.clone()),
+                        format!("Removes every row of {name}{extra}."),
+                        Scope::Tables { names: vec![name] },
+                        cascade,
+                        s,
+                    );
+                }
+            }
+            NodeEnum::DeleteStmt(d) => {
+                self.with_clause(d.with_clause.as_ref(), s);
+                if let Some(rv) = &d.relation {
+                    self.unbounded(FindingKind::DeleteAll, rv, d.where_clause.as_deref(), s);
+                }
+            }
+            NodeEnum::UpdateStmt(u) => {
+                self.with_clause(u.with_clause.as_ref(), s);
+                if let Some(rv) = &u.relation {
+                    self.unbounded(FindingKind::UpdateAll, rv, u.where_clause.as_deref(), s);
+                }
+            }
+            NodeEnum::InsertStmt(i) => {
+                self.with_clause(i.with_clause.as_ref(), s);
+                if let Some(sel) = i.select_stmt.as_deref() {
+                    self.node(sel, s);
+                }
+            }
+            NodeEnum::SelectStmt(sel) => {
+                self.with_clause(sel.with_clause.as_ref(), s);
+                if let Some(into) = sel.into_clause.as_deref().and_then(|i| i.rel.as_ref()) {
+                    self.created.add_table(&into.schemaname, &into.relname, "public");
+                }
+            }
+            NodeEnum::MergeStmt(m) => self.with_clause(m.with_clause.as_ref(), s),
+            NodeEnum::AlterTableStmt(a) => self.alter_table(a, s),
+            NodeEnum::CreateStmt(c) => {
+                if let (Some(rv), false) = (&c.relation, c.if_not_exists) {
+                    self.created.add_table(&rv.schemaname, &rv.relname, "public");
+                }
+            }
+            NodeEnum::CreateTableAsStmt(c) => {
+                if let Some(q) = c.query.as_deref() {
+                    self.node(q, s);
+                }
+                if let (Some(rv), false) = (c.into.as_deref().and_then(|i| i.rel.as_ref()), c.if_not_exists) {
+                    self.created.add_table(&rv.schemaname, &rv.relname, "public");
+                }
+            }
+            NodeEnum::CreateSchemaStmt(c) => {
+                if !c.if_not_exists && !c.schemaname.is_empty() {
+                    self.created.add_schema(&c.schemaname);
+                }
+                for elt in &c.schema_elts {
+                    self.node(elt, s);
+                }
+            }
+            NodeEnum::CreatedbStmt(c) => self.created.add_database(&c.dbname),
+            NodeEnum::ExplainStmt(e) => {
+                let analyze = e.options.iter().any(|o| match o.node.as_ref() {
+                    Some(NodeEnum::DefElem(d)) => {
+                        d.defname == "analyze"
+                            && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(NodeEnum::Boolean(b)) if !b.boolval)
+                            && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(NodeEnum::String(v)) if matches!(v.sval.as_str(), "false" | "off" | "0"))
+                    }
+                    _ => false,
+                });
+                if let (true, Some(q)) = (analyze, e.query.as_deref()) {
+                    self.node(q, s);
+                }
+            }
+            NodeEnum::PrepareStmt(p) => {
+                self.prepared.insert(p.name.clone());
+                if let Some(q) = p.query.as_deref() {
+                    self.node(q, s);
+                }
+            }
+            NodeEnum::ExecuteStmt(e) if !self.prepared.contains(&e.name) => {
+                self.push(
+                    FindingKind::Unknown,
+                    Some(e.name.clone()),
+                    format!(
+                        "Runs prepared statement {} whose SQL is not in this text, so what it does is unknown.",
+                        e.name
+                    ),
+                    Scope::Database,
+                    false,
+                    s,
+                );
+            }
+            NodeEnum::DoStmt(d) => self.do_stmt(d, s),
+            NodeEnum::CreateFunctionStmt(f) => self.create_function(f, s),
+            _ => {}
+        }
+    }
+
+    fn drop_stmt(&mut self, d: &protobuf::DropStmt, s: Stmt) {
+        let cascade = d.behavior == DropBehavior::DropCascade as i32;
+        let kind = ObjectType::try_from(d.remove_type).unwrap_or(ObjectType::Undefined);
+        match kind {
+            ObjectType::ObjectTable => {
+                for obj in &d.objects {
+                    let parts = name_parts(obj);
+                    let (schema, table) = split_name(&parts);
+                    if table.is_empty() || self.created.has_table(schema, table, "public") {
+                        continue;
+                    }
+                    let name = qualified(schema, table);
+                    let extra = if cascade {
+                        ", and through CASCADE the views and foreign keys that depend on it"
+                    } else {
+                        ""
+                    };
+                    self.push(
+                        FindingKind::DropTable,
+                        Some(name.clone()),
+                        format!("Drops table {name} with all its rows{extra}."),
+                        Scope::Tables { names: vec![name] },
+                        cascade,
+                        s,
+                    );
+                }
+            }
+            ObjectType::ObjectSchema => {
+                for obj in &d.objects {
+                    let name = name_parts(obj).join(".");
+                    if name.is_empty() || self.created.has_schema(&name) {
+                        continue;
+                    }
+                    let detail = if cascade {
+                        format!("Drops schema {name} and, through CASCADE, every table and object inside it with their data.")
+                    } else {
+                        format!("Drops schema {name} (without CASCADE this fails unless the schema is empty).")
+                    };
+                    self.push(
+                        FindingKind::DropSchema,
+                        Some(name.clone()),
+                        detail,
+                        Scope::Schemas { names: vec![name] },
+                        cascade,
+                        s,
+                    );
+                }
+            }
+            ObjectType::ObjectExtension if cascade => {
+                for obj in &d.objects {
+                    let name = name_parts(obj).join(".");
+                    self.push(
+                        FindingKind::DropExtension,
+                        Some(name.clone()),
+                        format!(
+                            "Drops extension {name} and, through CASCADE, every object that depends on it, including columns of its types."
+                        ),
+                        Scope::Database,
+                        true,
+                        s,
+                    );
+                }
+            }
+            ObjectType::ObjectType | ObjectType::ObjectDomain | ObjectType::ObjectCollation if cascade => {
+                let what = match kind {
+                    ObjectType::ObjectType => "type",
+                    ObjectType::ObjectDomain => "domain",
+                    _ => "collation",
+                };
+                for obj in &d.objects {
+                    let name = name_parts(obj).join(".");
+                    self.push(
+                        FindingKind::Unknown,
+                        Some(name.clone()),
+                        format!(
+                            "Drops {what} {name} and, through CASCADE, every column that uses it with its data; which columns is not visible in the SQL."
+                        ),
+                        Scope::Database,
+                        true,
+                        s,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn unbounded(&mut self, kind: FindingKind, rv: &protobuf::RangeVar, where_clause: Option<&Node>, s: Stmt) {
+        if self.created.has_table(&rv.schemaname, &rv.relname, "public") {
+            return;
+        }
+        let verb = if kind == FindingKind::DeleteAll {
+            "Deletes"
+        } else {
+            "Updates"
+        };
+        let name = qualified(&rv.schemaname, &rv.relname);
+        let detail = match where_clause {
+            None => format!("{verb} every row of {name}: there is no WHERE clause."),
+            Some(w) => {
+                if matches!(w.node.as_ref(), Some(NodeEnum::CurrentOfExpr(_))) {
+                    return;
+                }
+                if eval(w, 0).and_then(|c| c.truthy()) != Some(true) {
+                    return;
+                }
+                format!("{verb} every row of {name}: its WHERE clause is always true.")
+            }
+        };
+        self.push(
+            kind,
+            Some(name.clone()),
+            detail,
+            Scope::Tables { names: vec![name] },
+            false,
+            s,
+        );
+    }
+
+    fn with_clause(&mut self, w: Option<&protobuf::WithClause>, s: Stmt) {
+        let Some(w) = w else { return };
+        for cte in &w.ctes {
+            let Some(NodeEnum::CommonTableExpr(c)) = cte.node.as_ref() else {
+                continue;
+            };
+            let Some(q) = c.ctequery.as_deref() else { continue };
+            let (verb, rel) = match q.node.as_ref() {
+                Some(NodeEnum::DeleteStmt(d)) => ("DELETE", d.relation.as_ref()),
+                Some(NodeEnum::UpdateStmt(u)) => ("UPDATE", u.relation.as_ref()),
+                Some(NodeEnum::InsertStmt(i)) => ("INSERT", i.relation.as_ref()),
+                Some(NodeEnum::MergeStmt(m)) => ("MERGE", m.relation.as_ref()),
+                _ => {
+                    self.node(q, s);
+                    continue;
+                }
+            };
+            let name = rel.map(|r| qualified(&r.schemaname, &r.relname)).unwrap_or_default();
+            let created = rel.is_some_and(|r| self.created.has_table(&r.schemaname, &r.relname, "public"));
+            if !created {
+                self.push(
+                    FindingKind::DataModifyingCte,
+                    Some(name.clone()),
+                    format!(
+                        "The WITH clause {} runs a {verb} on {name} as part of this statement.",
+                        c.ctename
+                    ),
+                    Scope::Tables { names: vec![name] },
+                    false,
+                    s,
+                );
+            }
+            self.node(q, s);
+        }
+    }
+
+    fn alter_table(&mut self, a: &protobuf::AlterTableStmt, s: Stmt) {
+        let Some(rv) = &a.relation else { return };
+        if self.created.has_table(&rv.schemaname, &rv.relname, "public") {
+            return;
+        }
+        let table = qualified(&rv.schemaname, &rv.relname);
+        for cmd in &a.cmds {
+            let Some(NodeEnum::AlterTableCmd(c)) = cmd.node.as_ref() else {
+                continue;
+            };
+            let column = format!("{table}.{}", c.name);
+            match protobuf::AlterTableType::try_from(c.subtype) {
+                Ok(protobuf::AlterTableType::AtDropColumn) => {
+                    let cascade = c.behavior == DropBehavior::DropCascade as i32;
+                    self.push(
+                        FindingKind::DropColumn,
+                        Some(column.clone()),
+                        format!("Drops column {column} and the value it holds in every row."),
+                        Scope::Tables {
+                            names: vec![table.clone()],
+                        },
+                        cascade,
+                        s,
+                    );
+                }
+                Ok(protobuf::AlterTableType::AtAlterColumnType) => {
+                    let ty = match c.def.as_deref().and_then(|d| d.node.as_ref()) {
+                        Some(NodeEnum::ColumnDef(cd)) => cd.type_name.as_ref().map(type_name).unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    let to = if ty.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" to {ty}")
+                    };
+                    self.push(
+                        FindingKind::AlterColumnType,
+                        Some(column.clone()),
+                        format!(
+                            "Changes the type of {column}{to}: a possibly lossy conversion that can truncate, round or reject existing values."
+                        ),
+                        Scope::Tables { names: vec![table.clone()] },
+                        false,
+                        s,
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn do_stmt(&mut self, d: &protobuf::DoStmt, s: Stmt) {
+        let language = def_string(&d.args, "language").unwrap_or_else(|| "plpgsql".to_string());
+        if !language.eq_ignore_ascii_case("plpgsql") {
+            self.push(
+                FindingKind::Unknown,
+                None,
+                format!("Runs a DO block in language {language}, whose effect cannot be analyzed."),
+                Scope::Database,
+                false,
+                s,
+            );
+            return;
+        }
+        self.body(plpgsql::Body::Do, s);
+    }
+
+    fn create_function(&mut self, f: &protobuf::CreateFunctionStmt, s: Stmt) {
+        let name = f.funcname.iter().filter_map(string_of).collect::<Vec<_>>().join(".");
+        let language = def_string(&f.options, "language")
+            .unwrap_or_else(|| "sql".to_string())
+            .to_ascii_lowercase();
+        let origin = Origin::Function(name);
+        if let Some(body) = f.sql_body.as_deref() {
+            let saved = std::mem::replace(&mut self.origin, origin);
+            let saved_created = std::mem::take(&mut self.created);
+            self.sql_body(body, s);
+            self.created = saved_created;
+            self.origin = saved;
+            return;
+        }
+        match language.as_str() {
+            "plpgsql" => {
+                let saved = std::mem::replace(&mut self.origin, origin);
+                let returns = f.return_type.as_ref().and_then(|t| t.names.last()).and_then(string_of);
+                let kind = match (returns.as_deref(), def_body(&f.options)) {
+                    (Some("trigger" | "event_trigger"), Some(body)) => plpgsql::Body::Trigger(body),
+                    _ => plpgsql::Body::Function,
+                };
+                self.body(kind, s);
+                self.origin = saved;
+            }
+            "sql" => {
+                let Some(src) = def_body(&f.options) else { return };
+                let saved = std::mem::replace(&mut self.origin, origin);
+                self.nested_text(&src, s);
+                self.origin = saved;
+            }
+            // Other languages (C, plpython...) are not analyzed: only a call would run them.
+            _ => {}
+        }
+    }
+
+    fn sql_body(&mut self, body: &Node, s: Stmt) {
+        match body.node.as_ref() {
+            Some(NodeEnum::List(l)) => {
+                for item in &l.items {
+                    self.sql_body(item, s);
+                }
+            }
+            Some(_) => self.node(body, s),
+            None => {}
+        }
+    }
+
+    /// Analyze the PL/pgSQL body of the current statement (a DO block or CREATE FUNCTION).
+    fn body(&mut self, kind: plpgsql::Body, s: Stmt) {
+        if kind == plpgsql::Body::Do {
+            let saved = std::mem::replace(&mut self.origin, Origin::DoBlock);
+            self.body_inner(kind, s);
+            self.origin = saved;
+        } else {
+            self.body_inner(kind, s);
+        }
+    }
+
+    fn body_inner(&mut self, kind: plpgsql::Body, s: Stmt) {
+        let what = if kind == plpgsql::Body::Do {
+            "DO block"
+        } else {
+            "function body"
+        };
+        let source = match &kind {
+            plpgsql::Body::Trigger(body) => match plpgsql::trigger_probe(body) {
+                Some(p) => p,
+                None => s.text.to_string(),
+            },
+            _ => s.text.to_string(),
+        };
+        match plpgsql::statements(&source) {
+            Err(msg) => {
+                self.push(
+                    FindingKind::Unparseable,
+                    None,
+                    format!("The PL/pgSQL {what} does not parse ({msg}), so what it does is unknown."),
+                    Scope::Database,
+                    false,
+                    s,
+                );
+            }
+            Ok(items) => {
+                // One analyzer for the whole body: a table it creates and later drops is its own.
+                let mut sub = Analyzer::new(self.depth + 1);
+                sub.origin = self.origin.clone();
+                for item in items {
+                    match item {
+                        plpgsql::Item::Static(sql) if self.depth < MAX_DEPTH => {
+                            sub.analyze_text(&sql, Some(s.location))
+                        }
+                        plpgsql::Item::Static(_) => sub.push(
+                            FindingKind::Unknown,
+                            None,
+                            "SQL nested too deeply to analyze.".to_string(),
+                            Scope::Database,
+                            false,
+                            s,
+                        ),
+                        plpgsql::Item::Dynamic(what) => sub.push(
+                            FindingKind::Unknown,
+                            None,
+                            format!("Runs dynamic SQL ({what}) built at run time, so what it does is unknown."),
+                            Scope::Database,
+                            false,
+                            s,
+                        ),
+                    }
+                }
+                self.out.append(&mut sub.out);
+            }
+        }
+    }
+
+    /// SQL text found inside a body: analyzed with its own created-table memory (it runs at
+    /// another time), findings pinned to the enclosing statement.
+    fn nested_text(&mut self, sql: &str, s: Stmt) {
+        if self.depth >= MAX_DEPTH {
+            self.push(
+                FindingKind::Unknown,
+                None,
+                "SQL nested too deeply to analyze.".to_string(),
+                Scope::Database,
+                false,
+                s,
+            );
+            return;
+        }
+        let mut sub = Analyzer::new(self.depth + 1);
+        sub.origin = self.origin.clone();
+        sub.analyze_text(sql, Some(s.location));
+        self.out.append(&mut sub.out);
+    }
+}
+
+fn def_string(opts: &[Node], key: &str) -> Option<String> {
+    opts.iter().find_map(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == key => d.arg.as_deref().and_then(string_of),
+        _ => None,
+    })
+}
+
+/// The `AS '...'` body of a function: a list whose first string is the source.
+fn def_body(opts: &[Node]) -> Option<String> {
+    opts.iter().find_map(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == "as" => match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+            Some(NodeEnum::List(l)) => l.items.first().and_then(string_of),
+            Some(NodeEnum::String(v)) => Some(v.sval.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn string_of(n: &Node) -> Option<String> {
+    match n.node.as_ref() {
+        Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+        _ => None,
+    }
+}
+
+fn role_name(n: &Node) -> Option<String> {
+    match n.node.as_ref() {
+        Some(NodeEnum::RoleSpec(r)) => Some(match protobuf::RoleSpecType::try_from(r.roletype) {
+            Ok(protobuf::RoleSpecType::RolespecCurrentRole) => "CURRENT_ROLE".to_string(),
+            Ok(protobuf::RoleSpecType::RolespecCurrentUser) => "CURRENT_USER".to_string(),
+            Ok(protobuf::RoleSpecType::RolespecSessionUser) => "SESSION_USER".to_string(),
+            _ => r.rolename.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// Name components of a dropped object: a List of Strings, a String, or a TypeName.
+fn name_parts(n: &Node) -> Vec<String> {
+    match n.node.as_ref() {
+        Some(NodeEnum::List(l)) => l.items.iter().filter_map(string_of).collect(),
+        Some(NodeEnum::String(s)) => vec![s.sval.clone()],
+        Some(NodeEnum::TypeName(t)) => t.names.iter().filter_map(string_of).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// (schema, table) from `[catalog.]schema.table` or `table`.
+fn split_name(parts: &[String]) -> (&str, &str) {
+    match parts {
+        [] => ("", ""),
+        [t] => ("", t),
+        [.., s, t] => (s, t),
+    }
+}
+
+fn type_name(t: &protobuf::TypeName) -> String {
+    let names: Vec<String> = t
+        .names
+        .iter()
+        .filter_map(string_of)
+        .filter(|n| n != "pg_catalog")
+        .collect();
+    let mut out = names.join(".");
+    let mods: Vec<String> = t
+        .typmods
+        .iter()
+        .filter_map(|m| match eval(m, 0) {
+            Some(Const::Int(i)) => Some(i.to_string()),
+            _ => None,
+        })
+        .collect();
+    if !mods.is_empty() {
+        out.push_str(&format!("({})", mods.join(",")));
+    }
+    if !t.array_bounds.is_empty() {
+        out.push_str("[]");
+    }
+    out
+}
+
+/// Fold a WHERE expression to a constant when it is one (see `constant`).
+fn eval(node: &Node, depth: u32) -> Option<Const> {
+    if depth > 64 {
+        return None;
+    }
+    let d = depth + 1;
+    match node.node.as_ref()? {
+        NodeEnum::AConst(c) => {
+            if c.isnull {
+                return Some(Const::Null);
+            }
+            match c.val.as_ref()? {
+                a_const::Val::Ival(i) => Some(Const::Int(i128::from(i.ival))),
+                a_const::Val::Fval(f) => constant::parse_number(&f.fval),
+                a_const::Val::Boolval(b) => Some(Const::Bool(b.boolval)),
+                a_const::Val::Sval(s) => Some(Const::Str(s.sval.clone())),
+                a_const::Val::Bsval(_) => None,
+            }
+        }
+        NodeEnum::TypeCast(tc) => {
+            let v = eval(tc.arg.as_deref()?, d)?;
+            let names = &tc.type_name.as_ref()?.names;
+            let last = names.last().and_then(string_of)?;
+            v.cast(&last)
+        }
+        NodeEnum::BoolExpr(b) => match BoolExprType::try_from(b.boolop).ok()? {
+            BoolExprType::AndExpr => constant::and(b.args.iter().map(|a| eval(a, d))),
+            BoolExprType::OrExpr => {
+                if null_test_pair(&b.args) {
+                    return Some(Const::Bool(true));
+                }
+                constant::or(b.args.iter().map(|a| eval(a, d)))
+            }
+            BoolExprType::NotExpr => constant::not(eval(b.args.first()?, d)),
+            BoolExprType::Undefined => None,
+        },
+        NodeEnum::AExpr(e) => {
+            let kind = AExprKind::try_from(e.kind).ok()?;
+            match kind {
+                AExprKind::AexprOp => {
+                    let op = e.name.last().and_then(string_of)?;
+                    let Some(l) = e.lexpr.as_deref() else {
+                        let r = eval(e.rexpr.as_deref()?, d)?;
+                        return match op.as_str() {
+                            "-" => constant::arith(Arith::Sub, &Const::Int(0), &r),
+                            "+" => Some(r),
+                            _ => None,
+                        };
+                    };
+                    let r = e.rexpr.as_deref()?;
+                    if op == "=" && same_column(l, r) {
+                        return Some(Const::Bool(true));
+                    }
+                    let (lv, rv) = (eval(l, d)?, eval(r, d)?);
+                    match op.as_str() {
+                        "=" => constant::compare(Cmp::Eq, &lv, &rv),
+                        "<>" | "!=" => constant::compare(Cmp::NotEq, &lv, &rv),
+                        "<" => constant::compare(Cmp::Lt, &lv, &rv),
+                        "<=" => constant::compare(Cmp::LtEq, &lv, &rv),
+                        ">" => constant::compare(Cmp::Gt, &lv, &rv),
+                        ">=" => constant::compare(Cmp::GtEq, &lv, &rv),
+                        "+" => constant::arith(Arith::Add, &lv, &rv),
+                        "-" => constant::arith(Arith::Sub, &lv, &rv),
+                        "*" => constant::arith(Arith::Mul, &lv, &rv),
+                        _ => None,
+                    }
+                }
+                AExprKind::AexprNotDistinct | AExprKind::AexprDistinct => {
+                    let (lv, rv) = (eval(e.lexpr.as_deref()?, d)?, eval(e.rexpr.as_deref()?, d)?);
+                    let eq = constant::compare(Cmp::NullSafeEq, &lv, &rv);
+                    if kind == AExprKind::AexprDistinct {
+                        constant::not(eq)
+                    } else {
+                        eq
+                    }
+                }
+                AExprKind::AexprIn => {
+                    let op = e.name.last().and_then(string_of)?;
+                    let lv = eval(e.lexpr.as_deref()?, d)?;
+                    let Some(NodeEnum::List(list)) = e.rexpr.as_deref()?.node.as_ref() else {
+                        return None;
+                    };
+                    let any = constant::or(
+                        list.items
+                            .iter()
+                            .map(|i| eval(i, d).and_then(|iv| constant::compare(Cmp::Eq, &lv, &iv))),
+                    );
+                    if op == "<>" {
+                        constant::not(any)
+                    } else {
+                        any
+                    }
+                }
+                _ => None,
+            }
+        }
+        NodeEnum::NullTest(t) => {
+            let v = eval(t.arg.as_deref()?, d)?;
+            let is_null = matches!(v, Const::Null);
+            match NullTestType::try_from(t.nulltesttype).ok()? {
+                NullTestType::IsNull => Some(Const::Bool(is_null)),
+                NullTestType::IsNotNull => Some(Const::Bool(!is_null)),
+                NullTestType::Undefined => None,
+            }
+        }
+        NodeEnum::BooleanTest(t) => {
+            let v = eval(t.arg.as_deref()?, d)?;
+            let b = match v {
+                Const::Null => None,
+                other => Some(other.truthy()?),
+            };
+            let r = match BoolTestType::try_from(t.booltesttype).ok()? {
+                BoolTestType::IsTrue => b == Some(true),
+                BoolTestType::IsNotTrue => b != Some(true),
+                BoolTestType::IsFalse => b == Some(false),
+                BoolTestType::IsNotFalse => b != Some(false),
+                BoolTestType::IsUnknown => b.is_none(),
+                BoolTestType::IsNotUnknown => b.is_some(),
+                BoolTestType::Undefined => return None,
+            };
+            Some(Const::Bool(r))
+        }
+        _ => None,
+    }
+}
+
+fn column_fields(n: &Node) -> Option<Vec<String>> {
+    match n.node.as_ref()? {
+        NodeEnum::ColumnRef(c) => c.fields.iter().map(string_of).collect(),
+        _ => None,
+    }
+}
+
+fn same_column(a: &Node, b: &Node) -> bool {
+    matches!((column_fields(a), column_fields(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// `x IS NULL OR x IS NOT NULL` (in any order) on the same column.
+fn null_test_pair(args: &[Node]) -> bool {
+    let tests: Vec<(i32, Vec<String>)> = args
+        .iter()
+        .filter_map(|a| match a.node.as_ref() {
+            Some(NodeEnum::NullTest(t)) => Some((t.nulltesttype, column_fields(t.arg.as_deref()?)?)),
+            _ => None,
+        })
+        .collect();
+    tests.iter().any(|(k, c)| {
+        *k == NullTestType::IsNull as i32
+            && tests
+                .iter()
+                .any(|(k2, c2)| *k2 == NullTestType::IsNotNull as i32 && c2 == c)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(sql: &str) -> Vec<&'static str> {
+        analyze(sql).iter().map(|f| f.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn basics() {
+        assert_eq!(kinds("DROP TABLE a, b"), vec!["drop_table", "drop_table"]);
+        assert_eq!(kinds("delete from users"), vec!["delete_all"]);
+        assert_eq!(
+            kinds("DELETE FROM t WHERE 1=1; DELETE FROM t WHERE id = 3"),
+            vec!["delete_all"]
+        );
+        assert!(kinds("CREATE TABLE t (id int); DROP TABLE t;").is_empty());
+    }
+
+    #[test]
+    fn chunking_keeps_statements_whole() {
+        let mut sql = String::new();
+        for i in 0..20_000 {
+            sql.push_str(&format!("INSERT INTO t VALUES ({i}, 'a;b\n--x');\n"));
+        }
+        sql.push_str("DROP TABLE victim;");
+        let f = analyze(&sql);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].location,
+            Some(Location {
+                line: 40_001,
+                column: 1
+            })
+        );
+    }
+}
