@@ -58,10 +58,16 @@ pub struct PlanRequest {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SnapshotNeed {
     Database,
-    Schemas { names: Vec<String> },
-    Tables { names: Vec<String> },
+    Schemas {
+        names: Vec<String>,
+    },
+    Tables {
+        names: Vec<String>,
+    },
     /// Files, volumes, other stores: dbguard cannot snapshot them.
-    NotPossible { why: String },
+    NotPossible {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +90,10 @@ pub struct Plan {
     pub snapshot: Option<SnapshotNeed>,
     /// The AI agent detected in this process's environment, if any.
     pub agent: Option<&'static str>,
+    /// Why no target could be resolved (e.g. a malformed dbguard.toml), when none was.
+    pub target_error: Option<String>,
+    /// Remarks about the policy in dbguard.toml (invalid values ignored...).
+    pub policy_notes: Vec<String>,
 }
 
 impl Plan {
@@ -110,11 +120,89 @@ impl Plan {
     }
 }
 
-/// Load the policy from dbguard.toml (missing or invalid `[policy]` -> built-in defaults
-/// for the parts that are missing; an invalid value is reported by `Config::load`).
-pub fn load_policy(_cwd: &std::path::Path) -> Policy {
-    // TODO(lead): read `[policy]` from dbguard.toml once config lands.
-    Policy::default()
+/// Load the policy from dbguard.toml's `[policy]` (missing parts -> built-in defaults).
+#[allow(dead_code)] // API for doors that do not show notes
+pub fn load_policy(cwd: &std::path::Path) -> Policy {
+    load_policy_with_notes(cwd).0
+}
+
+/// Like [`load_policy`], with remarks about what was ignored. A malformed file or value
+/// never makes the policy more lenient: what cannot be read keeps the built-in default.
+///
+/// ```toml
+/// [policy]
+/// staging = "snapshot"          # shorthand: the default action for an environment
+///
+/// [policy.development]
+/// default = "approve"           # allow | snapshot | approve | block
+/// delete_all = "snapshot"       # per finding kind (snake_case names, see `dbguard check --json`)
+/// ```
+pub fn load_policy_with_notes(cwd: &std::path::Path) -> (Policy, Vec<String>) {
+    match crate::config::Config::load(cwd) {
+        Ok(cfg) => parse_policy(&cfg.policy),
+        Err(e) => (
+            Policy::default(),
+            vec![redact_text(&format!("policy: built-in defaults used: {e:#}"))],
+        ),
+    }
+}
+
+/// Interpret the raw `[policy]` table.
+pub fn parse_policy(table: &toml::Table) -> (Policy, Vec<String>) {
+    use dbguard_core::environment::Environment;
+    let mut policy = Policy::default();
+    let mut notes = Vec::new();
+    let action_of = |v: &toml::Value, at: &str, notes: &mut Vec<String>| -> Option<Action> {
+        let parsed = match v.as_str().map(|s| s.to_ascii_lowercase()) {
+            Some(s) if s == "allow" => Some(Action::Allow),
+            Some(s) if s == "snapshot" => Some(Action::Snapshot),
+            Some(s) if s == "approve" => Some(Action::Approve),
+            Some(s) if s == "block" => Some(Action::Block),
+            _ => None,
+        };
+        if parsed.is_none() {
+            notes.push(format!(
+                "[policy] {at} = {v}: not one of allow, snapshot, approve, block; ignored"
+            ));
+        }
+        parsed
+    };
+    for (env_name, value) in table {
+        let Some(env) = Environment::from_name(env_name) else {
+            notes.push(format!("[policy] unknown environment `{env_name}` ignored"));
+            continue;
+        };
+        let envp = match env {
+            Environment::Production => &mut policy.production,
+            Environment::Staging => &mut policy.staging,
+            Environment::Development => &mut policy.development,
+            Environment::Unknown => &mut policy.unknown,
+        };
+        match value {
+            toml::Value::Table(t) => {
+                for (key, v) in t {
+                    let at = format!("{env_name}.{key}");
+                    if key == "default" || key == "destructive" {
+                        if let Some(a) = action_of(v, &at, &mut notes) {
+                            envp.default = Some(a);
+                        }
+                    } else if dbguard_core::FindingKind::from_name(key).is_some() {
+                        if let Some(a) = action_of(v, &at, &mut notes) {
+                            envp.kinds.insert(key.clone(), a);
+                        }
+                    } else {
+                        notes.push(format!("[policy.{env_name}] unknown finding kind `{key}` ignored"));
+                    }
+                }
+            }
+            other => {
+                if let Some(a) = action_of(other, env_name, &mut notes) {
+                    envp.default = Some(a);
+                }
+            }
+        }
+    }
+    (policy, notes)
 }
 
 /// The AI agent whose marker variables this process carries, if any.
@@ -129,7 +217,13 @@ pub fn build(req: PlanRequest) -> Plan {
     let lookup = FsLookup::new(&req.cwd);
     let analysis = match &req.input {
         Input::Shell(s) => analyze(&Operation::Shell(s), &lookup),
-        Input::Sql { text, dialect } => analyze(&Operation::Sql { text, dialect: *dialect }, &lookup),
+        Input::Sql { text, dialect } => analyze(
+            &Operation::Sql {
+                text,
+                dialect: *dialect,
+            },
+            &lookup,
+        ),
     };
     let agent = agent_in_env();
     let display = redact_text(req.input.text());
@@ -152,16 +246,25 @@ pub fn build(req: PlanRequest) -> Plan {
             target: None,
             analysis,
             agent,
+            target_error: None,
+            policy_notes: Vec::new(),
         };
     }
     let hint = analysis.targets.first().cloned();
-    let target = resolve(&ResolveRequest::from_process(req.cli_url.clone(), req.cwd.clone(), hint)).ok();
+    let (target, target_error) = match resolve(&ResolveRequest::from_process(
+        req.cli_url.clone(),
+        req.cwd.clone(),
+        hint,
+    )) {
+        Ok(t) => (Some(t), None),
+        Err(e) => (None, Some(redact_text(&format!("{e:#}")))),
+    };
     let mut impacts = vec![None; analysis.findings.len()];
     let mut total_rows = None;
     let mut measure_note = None;
     if let Measure::Within(deadline) = req.measure {
-        match target.as_ref().and_then(|t| t.url.clone()) {
-            Some(url) => match crate::impact::measure_plan(&url, &analysis.findings, req.exact, deadline) {
+        match target.as_ref().filter(|t| t.url.is_some() || t.file.is_some()) {
+            Some(t) => match crate::impact::measure_plan(t, &analysis.findings, req.exact, deadline) {
                 Ok(m) => {
                     impacts = m.impacts;
                     total_rows = m.total_rows;
@@ -171,8 +274,8 @@ pub fn build(req: PlanRequest) -> Plan {
             None => measure_note = Some("impact not measured: no database URL resolved".into()),
         }
     }
-    let policy = load_policy(&req.cwd);
-    let verdict = policy::decide(&policy::Context {
+    let (policy, policy_notes) = load_policy_with_notes(&req.cwd);
+    let mut verdict = policy::decide(&policy::Context {
         findings: &analysis.findings,
         environment: target.as_ref().map(|t| t.environment).unwrap_or_default(),
         protected: target.as_ref().map(|t| t.protected).unwrap_or(false),
@@ -184,7 +287,146 @@ pub fn build(req: PlanRequest) -> Plan {
     } else {
         None
     };
-    Plan { display, input: req.input, cwd: req.cwd, analysis, target, impacts, total_rows, measure_note, verdict, snapshot, agent }
+    if verdict.action == Action::Snapshot {
+        if let Some(SnapshotNeed::NotPossible { why }) = &snapshot {
+            // "Snapshot, then run" without a snapshot would be a silent allow: ask a human.
+            verdict = Verdict {
+                action: Action::Approve,
+                reason: format!(
+                    "{} but no snapshot can be taken ({why}): a human must approve",
+                    verdict.reason
+                ),
+                rule: format!("{} (no snapshot possible)", verdict.rule),
+                needs_snapshot: false,
+            };
+        }
+    }
+    Plan {
+        display,
+        input: req.input,
+        cwd: req.cwd,
+        analysis,
+        target,
+        impacts,
+        total_rows,
+        measure_note,
+        verdict,
+        snapshot,
+        agent,
+        target_error,
+        policy_notes,
+    }
+}
+
+impl Plan {
+    /// What a person types to approve: the database's name (for SQLite, the file name).
+    pub fn confirmation_word(&self) -> String {
+        let t = self.target.as_ref();
+        if let Some(db) = t.and_then(|t| t.database.clone()).filter(|d| !d.is_empty()) {
+            return db;
+        }
+        if let Some(file) = t
+            .and_then(|t| t.display.as_deref())
+            .filter(|d| !d.contains("://"))
+            .and_then(|d| std::path::Path::new(d.trim_start_matches("file:").trim_start_matches("sqlite:")).file_name())
+        {
+            return file.to_string_lossy().into_owned();
+        }
+        "unknown-database".to_string()
+    }
+
+    /// Total rows the findings would destroy, when measured.
+    pub fn impact_rows(&self) -> Option<i64> {
+        let mut sum = None;
+        for i in self.impacts.iter().flatten() {
+            if let Some(r) = i.rows {
+                sum = Some(sum.unwrap_or(0) + r);
+            }
+        }
+        sum
+    }
+
+    /// The plan for people: the command, where it would run, what each finding destroys
+    /// (tables and rows), the snapshot that would be taken, and the verdict. Redacted.
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "  command:     {}", self.display);
+        match &self.target {
+            Some(t) => s.push_str(&crate::report::render_target(t)),
+            None => {
+                let why = self.target_error.as_deref().unwrap_or("no database found");
+                let _ = writeln!(s, "  database:    unknown ({why})");
+            }
+        }
+        if let Some(total) = self.total_rows {
+            let _ = writeln!(s, "  holds:       ~{total} rows in total");
+        }
+        for (i, f) in self.analysis.findings.iter().enumerate() {
+            let mut head = format!("  - {}", crate::report::kind_label(f.kind));
+            if let Some(o) = &f.object {
+                let _ = write!(head, " {}", redact_text(o));
+            }
+            if f.cascade {
+                head.push_str(" (CASCADE)");
+            }
+            if let Some(tool) = &f.tool {
+                let _ = write!(head, "  [{tool}]");
+            }
+            let _ = writeln!(s, "{head}");
+            let _ = writeln!(s, "      {}", redact_text(&f.detail));
+            if let Some(Some(imp)) = self.impacts.get(i) {
+                let _ = writeln!(s, "      destroys {}", imp.describe());
+                for t in &imp.tables {
+                    let rows = t.rows.map(|r| format!("{r} rows")).unwrap_or_else(|| "? rows".into());
+                    let _ = writeln!(s, "        {:<40} {rows}", redact_text(&t.table));
+                }
+            }
+        }
+        if let Some(note) = &self.measure_note {
+            let _ = writeln!(s, "  note:        {note}");
+        }
+        for n in &self.policy_notes {
+            let _ = writeln!(s, "  note:        {n}");
+        }
+        match &self.snapshot {
+            Some(SnapshotNeed::Database) => {
+                let _ = writeln!(s, "  snapshot:    the whole database, taken before the command runs");
+            }
+            Some(SnapshotNeed::Schemas { names }) => {
+                let _ = writeln!(
+                    s,
+                    "  snapshot:    schema(s) {}, taken before the command runs",
+                    names.join(", ")
+                );
+            }
+            Some(SnapshotNeed::Tables { names }) => {
+                let _ = writeln!(
+                    s,
+                    "  snapshot:    table(s) {}, taken before the command runs",
+                    names.join(", ")
+                );
+            }
+            Some(SnapshotNeed::NotPossible { why }) => {
+                let _ = writeln!(
+                    s,
+                    "  snapshot:    NONE POSSIBLE ({why}): what is lost cannot be restored by dbguard"
+                );
+            }
+            None => {}
+        }
+        let _ = writeln!(
+            s,
+            "  verdict:     {}: {}  ({})",
+            self.verdict.action.as_str(),
+            self.verdict.reason,
+            self.verdict.rule
+        );
+        if let Some(a) = self.agent {
+            let _ = writeln!(s, "  agent:       {a} (detected from its environment variables)");
+        }
+        s
+    }
 }
 
 /// The smallest snapshot that covers every finding.
@@ -193,8 +435,16 @@ pub fn snapshot_need(findings: &[Finding], target: Option<&ResolvedTarget>) -> S
     let engine = target.and_then(|t| t.engine);
     match engine {
         Some(Engine::Postgres) | Some(Engine::Sqlite) => {}
-        Some(other) => return SnapshotNeed::NotPossible { why: format!("dbguard cannot snapshot {other:?} yet") },
-        None => return SnapshotNeed::NotPossible { why: "no database URL resolved".into() },
+        Some(other) => {
+            return SnapshotNeed::NotPossible {
+                why: format!("dbguard cannot snapshot {other:?} yet"),
+            }
+        }
+        None => {
+            return SnapshotNeed::NotPossible {
+                why: "no database URL resolved".into(),
+            }
+        }
     }
     let mut tables: Vec<String> = Vec::new();
     let mut schemas: Vec<String> = Vec::new();
@@ -206,7 +456,9 @@ pub fn snapshot_need(findings: &[Finding], target: Option<&ResolvedTarget>) -> S
                 if f.kind == FindingKind::DeleteFiles && engine == Some(Engine::Sqlite) {
                     return SnapshotNeed::Database;
                 }
-                return SnapshotNeed::NotPossible { why: format!("{} acts outside the database", f.kind.as_str()) };
+                return SnapshotNeed::NotPossible {
+                    why: format!("{} acts outside the database", f.kind.as_str()),
+                };
             }
             Scope::Schemas { names } => schemas.extend(names.iter().cloned()),
             Scope::Tables { names } => tables.extend(names.iter().cloned()),
@@ -230,5 +482,25 @@ pub fn snapshot_need(findings: &[Finding], target: Option<&ResolvedTarget>) -> S
         SnapshotNeed::Database
     } else {
         SnapshotNeed::Tables { names: tables }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_from_toml() {
+        let t: toml::Table = toml::from_str(
+            "staging = \"snapshot\"\n[development]\ndefault = \"block\"\ndelete_all = \"allow\"\nbogus = \"allow\"\ntruncate = \"nope\"\n[production]\ndefault = \"allow\"\n[moon]\ndefault = \"allow\"\n",
+        )
+        .unwrap_or_default();
+        let (p, notes) = parse_policy(&t);
+        assert_eq!(p.staging.default, Some(Action::Snapshot));
+        assert_eq!(p.development.default, Some(Action::Block));
+        assert_eq!(p.development.kinds.get("delete_all"), Some(&Action::Allow));
+        assert!(!p.development.kinds.contains_key("truncate"));
+        assert_eq!(p.production.default, Some(Action::Allow));
+        assert_eq!(notes.len(), 3, "{notes:?}");
     }
 }

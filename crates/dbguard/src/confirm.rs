@@ -1,0 +1,55 @@
+//! Typed confirmations from a person at a terminal.
+//!
+//! The one question every door asks before prompting: is there a human here? Only when
+//! standard input and standard error are terminals AND no AI agent is detected in the
+//! environment. No variable can turn a non-terminal into an interactive session, and an
+//! agent variable always means "never prompt" (even inside a pseudo-terminal an agent
+//! made). Confirmations are typed words (the database name), never y/N: a tired person
+//! or a careless agent cannot get through by pressing Enter.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+/// `Ok(())` when a person can be asked at this terminal; else why not, in one sentence.
+pub fn interactive_human() -> Result<(), String> {
+    if let Some(agent) = crate::plan::agent_in_env() {
+        return Err(format!(
+            "an AI agent ({agent}) was detected in the environment: dbguard never asks an agent for consent"
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("standard input is not a terminal: there is no person to ask".into());
+    }
+    if !std::io::stderr().is_terminal() {
+        return Err("standard error is not a terminal: there is no person to ask".into());
+    }
+    Ok(())
+}
+
+/// Print `prompt` on standard error and read one line from standard input; true only when
+/// the line is exactly `expected` (surrounding spaces ignored). Whatever was typed before
+/// the prompt appeared is discarded first, so keystrokes (or pasted text) sent ahead of
+/// the question never answer it.
+pub fn typed(prompt: &str, expected: &str) -> bool {
+    discard_typeahead();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => {
+            eprintln!();
+            false
+        }
+        Ok(_) => line.trim() == expected,
+    }
+}
+
+fn discard_typeahead() {
+    if std::io::stdin().is_terminal() {
+        // SAFETY: tcflush on fd 0 only drops pending terminal input; no memory is involved.
+        unsafe {
+            libc::tcflush(0, libc::TCIFLUSH);
+        }
+    }
+}
