@@ -1,0 +1,285 @@
+//! `dbguard doctor`: checks that each installed agent hook works end to end (the installed
+//! command is fed a synthetic destructive payload and a benign one, exactly as the agent
+//! would), that the configuration loads and the database targets resolve, and says what is
+//! missing. Exit 0 when everything is fine, 1 otherwise.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::commands::init::{self, HookSite};
+use crate::hooks::Agent;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Project directory (default: the current directory).
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DoctorReport {
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+/// The probe commands: one that destroys data, one that touches nothing.
+pub const PROBE_DESTRUCTIVE: &str = "psql -c 'DROP TABLE dbguard_doctor_probe'";
+pub const PROBE_BENIGN: &str = "ls -la";
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let project = match &args.cwd {
+        Some(c) => c.clone(),
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    let mut checks = Vec::new();
+    let mut any_hook = false;
+    for agent in Agent::ALL {
+        for user in [false, true] {
+            let Some(site) = init::hook_site(agent, &project, user) else {
+                continue;
+            };
+            let scope = if user { "user" } else { "project" };
+            match init::installed_hook_commands(&site) {
+                Ok(cmds) if cmds.is_empty() => {}
+                Ok(cmds) => {
+                    any_hook = true;
+                    for cmd in cmds {
+                        checks.push(probe_hook(&site, &cmd, &project, scope));
+                    }
+                }
+                Err(e) => checks.push(Check {
+                    name: format!("{} hook ({scope})", agent.display()),
+                    ok: false,
+                    detail: format!("{e:#}"),
+                }),
+            }
+        }
+    }
+    for agent in init::detect_agents(&project) {
+        let installed = [false, true].iter().any(|u| {
+            init::hook_site(agent, &project, *u)
+                .and_then(|s| init::installed_hook_commands(&s).ok())
+                .map(|c| !c.is_empty())
+                .unwrap_or(false)
+        });
+        if !installed {
+            checks.push(Check {
+                name: format!("{} hook", agent.display()),
+                ok: false,
+                detail: format!(
+                    "this project has a {} config folder but no dbguard hook: run `dbguard init --agent {}`",
+                    agent.display(),
+                    agent.name()
+                ),
+            });
+        }
+    }
+    if !any_hook && init::detect_agents(&project).is_empty() {
+        checks.push(Check {
+            name: "agent hooks".into(),
+            ok: false,
+            detail: "no dbguard hook is installed for any agent: run `dbguard init --agent <agent>`".into(),
+        });
+    }
+    checks.push(check_config(&project));
+    checks.push(check_target(&project));
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        crate::output::print_json(&DoctorReport { ok, checks })?;
+    } else {
+        for c in &checks {
+            println!(
+                "{} {}: {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                dbguard_core::redact::redact_text(&c.detail)
+            );
+        }
+        println!(
+            "{}",
+            if ok {
+                "dbguard doctor: all good"
+            } else {
+                "dbguard doctor: problems found (see above)"
+            }
+        );
+    }
+    Ok(if ok { crate::exit::OK } else { crate::exit::ERROR })
+}
+
+/// A synthetic payload in the agent's own shape.
+pub fn payload(agent: Agent, command: &str, cwd: &Path) -> Value {
+    let cwd = cwd.to_string_lossy().to_string();
+    match agent {
+        Agent::Claude | Agent::Codex => json!({
+            "session_id": "dbguard-doctor", "transcript_path": "", "cwd": cwd, "permission_mode": "default",
+            "hook_event_name": "PreToolUse", "tool_name": "Bash",
+            "tool_input": {"command": command, "description": "dbguard doctor probe"}, "tool_use_id": "doctor"
+        }),
+        Agent::Cursor => json!({
+            "conversation_id": "dbguard-doctor", "generation_id": "doctor", "hook_event_name": "beforeShellExecution",
+            "workspace_roots": [cwd.clone()], "command": command, "cwd": cwd
+        }),
+        Agent::Gemini => json!({
+            "session_id": "dbguard-doctor", "transcript_path": "", "cwd": cwd, "hook_event_name": "BeforeTool",
+            "timestamp": "2026-01-01T00:00:00Z", "tool_name": "run_shell_command",
+            "tool_input": {"command": command, "description": "dbguard doctor probe"}
+        }),
+        Agent::Copilot => json!({
+            "timestamp": 1_704_614_600_000_i64, "cwd": cwd, "toolName": "bash",
+            "toolArgs": json!({"command": command, "description": "dbguard doctor probe"}).to_string()
+        }),
+    }
+}
+
+/// Whether an answer stops the command (deny, or ask for clients that prompt).
+pub fn answer_stops(agent: Agent, stdout: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(stdout.trim()) else {
+        return false;
+    };
+    match agent {
+        Agent::Claude | Agent::Codex => matches!(
+            v.pointer("/hookSpecificOutput/permissionDecision")
+                .and_then(|d| d.as_str()),
+            Some("deny") | Some("ask")
+        ),
+        Agent::Cursor => v.get("permission").and_then(|d| d.as_str()) == Some("deny"),
+        Agent::Gemini => matches!(v.get("decision").and_then(|d| d.as_str()), Some("deny") | Some("block")),
+        Agent::Copilot => v.get("permissionDecision").and_then(|d| d.as_str()) == Some("deny"),
+    }
+}
+
+fn run_hook(command: &str, input: &str, cwd: &Path) -> anyhow::Result<(i32, String, String)> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} --probe"))
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting `{command}`"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().context("waiting for the hook")?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    ))
+}
+
+fn probe_hook(site: &HookSite, command: &str, project: &Path, scope: &str) -> Check {
+    let agent = site.agent;
+    let name = format!("{} hook ({scope}, {})", agent.display(), site.path.display());
+    let bad = payload(agent, PROBE_DESTRUCTIVE, project).to_string();
+    let good = payload(agent, PROBE_BENIGN, project).to_string();
+    let mut problems = Vec::new();
+    match run_hook(command, &bad, project) {
+        Ok((0, out, _)) if answer_stops(agent, &out) => {}
+        Ok((code, out, err)) => problems.push(format!(
+            "a destructive command was not stopped (exit {code}, stdout {:?}, stderr {:?})",
+            out.trim(),
+            err.trim()
+        )),
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    match run_hook(command, &good, project) {
+        Ok((0, out, _)) if out.trim().is_empty() => {}
+        Ok((code, out, err)) => problems.push(format!(
+            "a benign command was not allowed silently (exit {code}, stdout {:?}, stderr {:?})",
+            out.trim(),
+            err.trim()
+        )),
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    if problems.is_empty() {
+        Check {
+            name,
+            ok: true,
+            detail: format!("`{command}` stops `{PROBE_DESTRUCTIVE}` and allows `{PROBE_BENIGN}`"),
+        }
+    } else {
+        Check {
+            name,
+            ok: false,
+            detail: problems.join("; "),
+        }
+    }
+}
+
+fn check_config(project: &Path) -> Check {
+    match crate::config::Config::load(project) {
+        Ok(cfg) => match &cfg.path {
+            Some(p) => Check {
+                name: "configuration".into(),
+                ok: true,
+                detail: format!(
+                    "{} ({} database entr{}{})",
+                    p.display(),
+                    cfg.databases.len(),
+                    if cfg.databases.len() == 1 { "y" } else { "ies" },
+                    if cfg.warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", cfg.warnings.join("; "))
+                    }
+                ),
+            },
+            None => Check {
+                name: "configuration".into(),
+                ok: false,
+                detail: "no dbguard.toml: production databases are not marked (run `dbguard init`)".into(),
+            },
+        },
+        Err(e) => Check {
+            name: "configuration".into(),
+            ok: false,
+            detail: format!("{e:#}"),
+        },
+    }
+}
+
+fn check_target(project: &Path) -> Check {
+    let req = crate::target::ResolveRequest::from_process(None, project.to_path_buf(), None);
+    match crate::target::resolve(&req) {
+        Ok(t) => match &t.display {
+            Some(d) => Check {
+                name: "database target".into(),
+                ok: true,
+                detail: format!(
+                    "{d} (from {}; {} environment: {})",
+                    t.source,
+                    t.environment.as_str(),
+                    t.environment_rule
+                ),
+            },
+            None => Check {
+                name: "database target".into(),
+                ok: false,
+                detail: format!("no database URL resolved from this directory ({})", t.source),
+            },
+        },
+        Err(e) => Check {
+            name: "database target".into(),
+            ok: false,
+            detail: format!("{e:#}"),
+        },
+    }
+}

@@ -1,0 +1,44 @@
+//! Codex `PreToolUse` hook protocol (`.codex/hooks.json` / `~/.codex/hooks.json`, the
+//! Claude Code shape, matcher `Bash`).
+//!
+//! Sources (checked for this implementation):
+//! - https://developers.openai.com/codex/hooks (hooks.json locations, `PreToolUse` input with
+//!   `tool_name: "Bash"` and `tool_input.command`; the deny shape
+//!   `hookSpecificOutput.permissionDecision: "deny"` + `permissionDecisionReason`; and:
+//!   "`permissionDecision: "allow"` and `"ask"`, legacy `decision: "approve"`,
+//!   `updatedInput`, ... are parsed but not supported yet, so they fail open")
+//! - https://github.com/openai/codex/blob/main/codex-rs/hooks/schema/generated/pre-tool-use.command.output.schema.json
+//!
+//! Because `ask` and `updatedInput` fail open (the command would run unguarded), Codex only
+//! ever gets `deny` (with the approval path) or nothing.
+
+use serde_json::json;
+
+use super::{parse_json, Decision, Payload};
+
+pub fn parse(raw: &[u8]) -> Result<Payload, String> {
+    let v = parse_json(raw)?;
+    // Codex names its shell tool `Bash` in hooks (exec_command and unified exec included).
+    super::claude::parse_value(&v, &["Bash", "shell", "exec_command"])
+}
+
+pub fn render(decision: &Decision) -> Option<String> {
+    let reason = match decision {
+        Decision::Allow => return None,
+        Decision::Deny { agent_message, .. } => agent_message.clone(),
+        // Never emitted for Codex (ask fails open there); answered as a deny to stay safe.
+        Decision::Ask { reason, rewritten } => {
+            format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}")
+        }
+    };
+    Some(
+        json!({
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        })
+        .to_string(),
+    )
+}

@@ -1,0 +1,62 @@
+//! Gemini CLI `BeforeTool` hook protocol (matcher `run_shell_command`, configured in
+//! `.gemini/settings.json` / `~/.gemini/settings.json` under `hooks.BeforeTool`).
+//!
+//! Sources (checked for this implementation):
+//! - https://geminicli.com/docs/hooks/reference (and docs/hooks/reference.md in
+//!   google-gemini/gemini-cli): base input `session_id`, `transcript_path`, `cwd`,
+//!   `hook_event_name`, `timestamp`; `BeforeTool` adds `tool_name`, `tool_input`;
+//!   output `decision: "allow" | "deny"` (alias `"block"`), `reason` sent to the agent as
+//!   the tool error, `systemMessage` shown to the user; stdout must hold only the JSON.
+//! - https://geminicli.com/docs/hooks (events, matchers, `run_shell_command`)
+//!
+//! `run_shell_command` takes `command`, `description` and an optional directory
+//! (`dir_path`, formerly `directory`) relative to the project root.
+
+use serde_json::json;
+
+use super::{cwd_from, parse_json, str_field, Decision, Payload};
+
+pub fn parse(raw: &[u8]) -> Result<Payload, String> {
+    let v = parse_json(raw)?;
+    if !v.is_object() {
+        return Err("payload is not a JSON object".into());
+    }
+    if let Some(ev) = str_field(&v, "hook_event_name") {
+        if ev != "BeforeTool" {
+            return Err(format!("unexpected hook event {ev:?} (dbguard answers BeforeTool)"));
+        }
+    }
+    let tool = str_field(&v, "tool_name").ok_or("payload has no tool_name")?;
+    if tool != "run_shell_command" {
+        return Ok(Payload::OtherTool);
+    }
+    let input = v.get("tool_input").ok_or("payload has no tool_input")?;
+    let command = str_field(input, "command").ok_or("tool_input has no command string")?;
+    let mut cwd = cwd_from(str_field(&v, "cwd"));
+    if let Some(dir) = str_field(input, "dir_path")
+        .or_else(|| str_field(input, "directory"))
+        .filter(|d| !d.is_empty())
+    {
+        cwd = cwd.join(dir);
+    }
+    Ok(Payload::Shell {
+        command: command.to_string(),
+        cwd,
+        tool_input: Some(input.clone()),
+    })
+}
+
+pub fn render(decision: &Decision) -> Option<String> {
+    let (reason, user) = match decision {
+        Decision::Allow => return None,
+        Decision::Deny {
+            agent_message,
+            user_message,
+        } => (agent_message.clone(), user_message.clone()),
+        Decision::Ask { reason, rewritten } => (
+            format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}"),
+            reason.clone(),
+        ),
+    };
+    Some(json!({"decision": "deny", "reason": reason, "systemMessage": user}).to_string())
+}
