@@ -1,28 +1,429 @@
-//! `dbguard snapshot`, `snapshots`, `restore`, `verify`, `prune`.
+//! `dbguard snapshot`, `snapshots`, `restore`, `verify`, `prune`: argument parsing and
+//! what people read. The work is in `crate::snapshot`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use serde::Serialize;
+
+use crate::exit;
+use crate::output::print_json;
+use crate::snapshot::{self, manifest::ManifestSummary, prune, store, verify, SnapshotScope, Strategy};
+use crate::target::{resolve, ResolveRequest, ResolvedTarget};
 
 #[derive(clap::Args)]
-pub struct Args {}
-#[derive(clap::Args)]
-pub struct ListArgs {}
-#[derive(clap::Args)]
-pub struct RestoreArgs {}
-#[derive(clap::Args)]
-pub struct VerifyArgs {}
-#[derive(clap::Args)]
-pub struct PruneArgs {}
+pub struct Args {
+    /// Database URL (default: DATABASE_URL) or SQLite file.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Only these tables (comma-separated, `schema.table` or `table`).
+    #[arg(long, value_delimiter = ',', conflicts_with = "schema")]
+    pub tables: Option<Vec<String>>,
+    /// Only the tables of these schemas (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub schema: Option<Vec<String>>,
+    /// auto, clone (in-cluster copy of the database), copy (binary COPY of tables), dump (pg_dump).
+    #[arg(long, default_value = "auto")]
+    pub strategy: String,
+    /// A note stored with the snapshot.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// End other sessions on the database so that it can be cloned.
+    #[arg(long)]
+    pub terminate_sessions: bool,
+    /// Snapshots to keep per database afterwards (retention).
+    #[arg(long, default_value_t = snapshot::DEFAULT_KEEP)]
+    pub keep: usize,
+    /// Print the new snapshot's summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_a: Args) -> anyhow::Result<u8> {
-    Ok(crate::exit::OK)
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Only snapshots of this database.
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
-pub fn list(_a: ListArgs) -> anyhow::Result<u8> {
-    Ok(crate::exit::OK)
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// Snapshot id (or a unique prefix), from `dbguard snapshots`.
+    pub id: String,
+    /// Server credentials (default: DATABASE_URL): restore happens on that server.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Name of the new database (default `<db>_restored_<YYYYMMDD_HHMMSS>`).
+    #[arg(long, conflicts_with_all = ["to_url", "to_file", "in_place"])]
+    pub to_database: Option<String>,
+    /// Restore into this database (created if missing; must not hold the tables).
+    #[arg(long, conflicts_with_all = ["to_file", "in_place"])]
+    pub to_url: Option<String>,
+    /// SQLite: restore into this new file.
+    #[arg(long, conflicts_with = "in_place")]
+    pub to_file: Option<PathBuf>,
+    /// Only these tables (copy snapshots).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Option<Vec<String>>,
+    /// Replace the original database (asks you to type its name; snapshots it first).
+    #[arg(long)]
+    pub in_place: bool,
+    /// Restore even though the snapshot's checksums do not match.
+    #[arg(long)]
+    pub force_corrupt: bool,
+    #[arg(long)]
+    pub json: bool,
 }
-pub fn restore(_a: RestoreArgs) -> anyhow::Result<u8> {
-    Ok(crate::exit::OK)
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    pub id: String,
+    /// Also restore into a scratch database and compare rows and content checksums.
+    #[arg(long)]
+    pub deep: bool,
+    /// Server credentials for clone snapshots and --deep (default: DATABASE_URL).
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
-pub fn verify(_a: VerifyArgs) -> anyhow::Result<u8> {
-    Ok(crate::exit::OK)
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Snapshots to keep per database (default 10 when --older-than is not given).
+    #[arg(long)]
+    pub keep: Option<usize>,
+    /// Delete snapshots older than this (7d, 12h, 30m).
+    #[arg(long)]
+    pub older_than: Option<String>,
+    /// Show what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Credentials to drop clone databases of deleted snapshots (default: DATABASE_URL).
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
-pub fn prune(_a: PruneArgs) -> anyhow::Result<u8> {
-    Ok(crate::exit::OK)
+
+fn target(url: Option<String>) -> anyhow::Result<ResolvedTarget> {
+    resolve(&ResolveRequest::from_process(
+        url,
+        std::env::current_dir().unwrap_or_default(),
+        None,
+    ))
+}
+
+fn seconds(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    let t = target(a.url)?;
+    if t.url.is_none() {
+        eprintln!("dbguard: no database to snapshot: pass --url URL or set DATABASE_URL");
+        return Ok(exit::USAGE);
+    }
+    let scope = match (a.tables, a.schema) {
+        (Some(t), _) => SnapshotScope::Tables(
+            t.into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+        (None, Some(s)) => SnapshotScope::Schema(
+            s.into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+        _ => SnapshotScope::Database,
+    };
+    let opts = snapshot::TakeOptions {
+        scope,
+        strategy: Strategy::parse(&a.strategy)?,
+        label: a.label,
+        operation: None,
+        progress: !a.json,
+        terminate_sessions: a.terminate_sessions,
+        keep: Some(a.keep),
+    };
+    let m = snapshot::take_with(&t, &opts)?;
+    let dir = store::snapshots_dir()?.join(&m.id);
+    let summary = m.summary(&dir, store::now_unix());
+    if a.json {
+        print_json(&summary)?;
+        return Ok(exit::OK);
+    }
+    let what = match &m.scope {
+        SnapshotScope::Database => format!("all of {}", m.source.database),
+        SnapshotScope::Tables(_) | SnapshotScope::Schema(_) => {
+            format!("{} of {}", m.scope.describe(), m.source.database)
+        }
+    };
+    println!("Snapshot {} saved: {what}", m.id);
+    println!(
+        "  source    {} ({} {})",
+        m.source.display,
+        m.source.engine,
+        m.source.server_version.as_deref().unwrap_or("")
+    );
+    println!("  strategy  {} ({})", m.strategy.as_str(), m.strategy_reason);
+    println!(
+        "  content   {} rows in {} table(s)",
+        thousands(m.total_rows()),
+        m.tables.len()
+    );
+    match &m.clone_database {
+        Some(c) => println!(
+            "  stored    as database {c} in the same cluster (no connections allowed), manifest in {}",
+            dir.display()
+        ),
+        None => println!("  stored    {} in {}", store::human_bytes(m.bytes), dir.display()),
+    }
+    println!("  took      {}", seconds(m.duration_ms));
+    println!("  checked   file checksums re-read after writing; row counts and content checksums recorded per table");
+    println!();
+    println!("Restore it into a new database with:");
+    println!("  dbguard restore {}", m.id);
+    Ok(exit::OK)
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    snapshots: &'a [ManifestSummary],
+}
+
+pub fn list(a: ListArgs) -> anyhow::Result<u8> {
+    let key = match a.url {
+        Some(u) => {
+            let t = target(Some(u))?;
+            Some(
+                snapshot::source_key(&t)
+                    .ok_or_else(|| anyhow!("cannot tell which database {} is", t.display.as_deref().unwrap_or("")))?,
+            )
+        }
+        None => None,
+    };
+    let snaps = snapshot::list(key.as_deref())?;
+    if a.json {
+        print_json(&ListJson { snapshots: &snaps })?;
+        return Ok(exit::OK);
+    }
+    if snaps.is_empty() {
+        println!(
+            "No snapshots yet in {}. Take one with `dbguard snapshot`.",
+            store::snapshots_dir()?.display()
+        );
+        return Ok(exit::OK);
+    }
+    println!(
+        "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} LABEL / OPERATION",
+        "ID", "DATABASE", "AGE", "STRATEGY", "SCOPE", "ROWS", "SIZE", "VERIFIED"
+    );
+    for s in &snaps {
+        let db: String = s.source.chars().take(32).collect();
+        let scope = match &s.scope {
+            SnapshotScope::Database => format!("database ({} tables)", s.table_count),
+            SnapshotScope::Schema(n) => format!("schema {}", n.join(",")),
+            SnapshotScope::Tables(n) => format!("tables {}", n.join(",")),
+        };
+        let scope: String = scope.chars().take(24).collect();
+        let size = if s.clone_database.is_some() {
+            "clone".to_string()
+        } else {
+            store::human_bytes(s.bytes)
+        };
+        let note = s.label.clone().or_else(|| s.operation.clone()).unwrap_or_default();
+        println!(
+            "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
+            s.id,
+            db,
+            store::human_age(s.age_seconds),
+            s.strategy.as_str(),
+            scope,
+            thousands(s.rows),
+            size,
+            if s.verified { "yes" } else { "no" },
+            note
+        );
+    }
+    println!("\n{} snapshot(s) in {}", snaps.len(), store::snapshots_dir()?.display());
+    Ok(exit::OK)
+}
+
+pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
+    let t = target(a.url.clone())?;
+    let mut confirmed = false;
+    if a.in_place {
+        let (_, m) = store::find(&a.id)?;
+        let name = m.source.database.clone();
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            eprintln!(
+                "dbguard: refusing to restore {} in place without a person at the keyboard: --in-place replaces {name} and needs its name typed at an interactive prompt.\n  Safe alternative: `dbguard restore {}` restores into a new database and prints the line to switch to it.",
+                m.id, m.id
+            );
+            return Ok(exit::BLOCKED);
+        }
+        eprintln!(
+            "This replaces the current content of {name} ({}) with snapshot {} from {}.\nThe current state is snapshotted first. Type the database name to confirm:",
+            m.source.display, m.id, m.created_at
+        );
+        eprint!("> ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if line.trim() != name {
+            eprintln!("dbguard: the name did not match; nothing was changed");
+            return Ok(exit::BLOCKED);
+        }
+        confirmed = true;
+    }
+    let opts = snapshot::RestoreOptions {
+        id: a.id,
+        to_database: a.to_database,
+        to_url: a.to_url,
+        to_file: a.to_file,
+        tables: a.tables,
+        in_place_confirmed: confirmed,
+        force_corrupt: a.force_corrupt,
+        url: t.url.clone(),
+        progress: !a.json,
+    };
+    let out = snapshot::restore(&opts)?;
+    if a.json {
+        print_json(&out)?;
+        return Ok(exit::OK);
+    }
+    for w in &out.warnings {
+        eprintln!("dbguard: warning: {w}");
+    }
+    if out.in_place {
+        println!(
+            "Restored snapshot {} in place into {} ({}).",
+            out.id, out.database, out.restored_to
+        );
+        if let Some(pre) = &out.pre_restore_snapshot {
+            println!("The state it replaced is snapshot {pre}: `dbguard restore {pre}` brings it back.");
+        }
+        if let Some(kept) = &out.replaced_database_kept_as {
+            println!("The replaced database is kept as {kept}; drop it when you no longer need it.");
+        }
+        return Ok(exit::OK);
+    }
+    println!(
+        "Restored snapshot {} ({} table(s), {} rows) into {} in {}.",
+        out.id,
+        out.tables.len(),
+        thousands(out.rows),
+        out.restored_to,
+        seconds(out.duration_ms)
+    );
+    println!("The original was not touched. To switch your application to the restored copy, use:");
+    println!("  {}", out.switch_line);
+    if out.switch_line.contains("***") {
+        println!("(put the real password in place of ***)");
+    }
+    Ok(exit::OK)
+}
+
+pub fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
+    let (dir, m) = store::find(&a.id)?;
+    let t = target(a.url)?;
+    let report = verify::verify(
+        &dir,
+        &m,
+        a.deep,
+        t.url.as_deref(),
+        &snapshot::progress::Progress::new(!a.json),
+    )?;
+    if a.json {
+        print_json(&report)?;
+    } else if report.ok {
+        let what = match &m.clone_database {
+            Some(c) => format!("its clone database {c} is present"),
+            None => format!("{} file(s) match their checksums", report.files_checked),
+        };
+        println!(
+            "Snapshot {} is intact: {what}{}.",
+            m.id,
+            if a.deep {
+                format!(
+                    "; restored into a scratch database, {} table(s) match their row counts and content checksums",
+                    report.tables_checked
+                )
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        eprintln!("dbguard: snapshot {} FAILED verification:", m.id);
+        for p in &report.problems {
+            eprintln!("  - {p}");
+        }
+        eprintln!("Do not rely on it: take a new snapshot with `dbguard snapshot`. `dbguard restore` refuses it unless --force-corrupt.");
+    }
+    Ok(if report.ok { exit::OK } else { exit::ERROR })
+}
+
+pub fn prune(a: PruneArgs) -> anyhow::Result<u8> {
+    let older_than = a.older_than.as_deref().map(store::parse_duration).transpose()?;
+    let keep = match (a.keep, older_than) {
+        (Some(k), _) => Some(k),
+        (None, Some(_)) => None,
+        (None, None) => Some(snapshot::DEFAULT_KEEP),
+    };
+    let t = target(a.url)?;
+    let rule = prune::PruneRule {
+        keep,
+        older_than,
+        only_key: None,
+        dry_run: a.dry_run,
+    };
+    let plan = prune::apply(&rule, t.url.as_deref())?;
+    if a.json {
+        print_json(&plan)?;
+        return Ok(exit::OK);
+    }
+    let verb = if a.dry_run { "Would delete" } else { "Deleted" };
+    if plan.deleted.is_empty() {
+        println!("Nothing to prune ({} snapshot(s) kept).", plan.kept);
+    } else {
+        println!("{verb} {} snapshot(s), kept {}:", plan.deleted.len(), plan.kept);
+        for s in &plan.deleted {
+            println!(
+                "  {}  {}  {}  {}",
+                s.id,
+                s.source,
+                store::human_age(s.age_seconds),
+                s.strategy.as_str()
+            );
+        }
+    }
+    for c in &plan.clones_dropped {
+        println!("Dropped clone database {c}.");
+    }
+    for w in &plan.warnings {
+        eprintln!("dbguard: warning: {w}");
+    }
+    Ok(exit::OK)
 }

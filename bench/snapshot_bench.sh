@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Snapshot/restore benchmark (not a test). Starts a throwaway PostgreSQL cluster, loads a
+# 5-million-row table (~750 MB, bench/gen_table.sql) and compares:
+#   dbguard snapshot --tables big --strategy copy   vs  pg_dump -Fc -t big
+#   dbguard restore of that snapshot                vs  createdb + pg_restore -j2
+#   dbguard snapshot --strategy clone               vs  CREATE DATABASE ... TEMPLATE
+# with wall time, output size and dbguard's peak RSS (/usr/bin/time -v).
+# Usage: cargo build --release -p dbguard && bash bench/snapshot_bench.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DBGUARD=${DBGUARD:-$ROOT/target/release/dbguard}
+[ -x "$DBGUARD" ] || { echo "build first: cargo build --release -p dbguard" >&2; exit 1; }
+BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/dbguard-bench.XXXXXX)
+PORT=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])")}
+RUNAS=()
+if [ "$(id -u)" = 0 ]; then
+    U=${BENCH_USER:-postgres}
+    id "$U" >/dev/null 2>&1 || U=nobody
+    chown "$U" "$WORK"
+    RUNAS=(runuser -u "$U" --)
+fi
+cleanup() {
+    "${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ -n "${RUNAS[*]}" ] && chmod 755 "$WORK"
+
+"${RUNAS[@]}" "$BIN/initdb" -D "$WORK/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$WORK -c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min" start >/dev/null
+
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+URL="postgres://postgres@127.0.0.1:$PORT/bench"
+export DBGUARD_HOME=$WORK/home
+OUT=$WORK/out
+mkdir -p "$OUT" "$DBGUARD_HOME"
+
+psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+# Run a command under /usr/bin/time -v; sets T (seconds) and RSS (MB).
+measure() {
+    local log=$WORK/time.log
+    local s e
+    s=$(now)
+    /usr/bin/time -v -o "$log" "$@" >"$WORK/cmd.out" 2>"$WORK/cmd.err" || { cat "$WORK/cmd.err" >&2; exit 1; }
+    e=$(now)
+    T=$(secs "$s" "$e")
+    RSS=$(awk -F: '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
+    CPU=$(awk -F: '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.1f", u+s}' "$log")
+    echo "   $1 ${2:-} ${3:-}: ${T} s wall, ${CPU} s CPU, ${RSS} MB peak RSS"
+}
+checkpoint() { psql -d postgres -c "CHECKPOINT" >/dev/null; sync; }
+
+echo "== generating 5,000,000 rows"
+psql -d postgres -c "CREATE DATABASE bench"
+s=$(now); psql -d bench -f "$ROOT/bench/gen_table.sql" >/dev/null; e=$(now)
+SIZE=$(psql -d bench -At -c "SELECT pg_size_pretty(pg_total_relation_size('big'))")
+TABLE_ONLY=$(psql -d bench -At -c "SELECT pg_size_pretty(pg_relation_size('big'))")
+echo "   table: $SIZE with its primary key ($TABLE_ONLY heap), generated in $(secs "$s" "$e") s"
+checkpoint
+
+echo "== table snapshot"
+measure "$BIN/pg_dump" -Fc -t big -f "$OUT/big.dump" -d "$URL"
+PGDUMP_T=$T; PGDUMP_SIZE=$(stat -c %s "$OUT/big.dump")
+measure "$DBGUARD" snapshot --url "$URL" --tables big --strategy copy --json
+COPY_T=$T; COPY_RSS=$RSS
+COPY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/cmd.out")
+COPY_SIZE=$(du -sb "$DBGUARD_HOME/snapshots/$COPY_ID" | cut -f1)
+checkpoint
+
+echo "== restore"
+s=$(now)
+psql -d postgres -c "CREATE DATABASE pgr" >/dev/null
+"$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/big.dump"
+e=$(now); PGRESTORE_T=$(secs "$s" "$e")
+checkpoint
+measure "$DBGUARD" restore "$COPY_ID" --url "$URL" --to-database dbr --json
+RESTORE_T=$T; RESTORE_RSS=$RSS
+[ "$(psql -d dbr -At -c 'SELECT count(*) FROM big')" = 5000000 ] || { echo "restore lost rows" >&2; exit 1; }
+psql -d postgres -c "DROP DATABASE pgr" -c "DROP DATABASE dbr" >/dev/null
+checkpoint
+
+echo "== clone"
+s=$(now); psql -d postgres -c "CREATE DATABASE bare TEMPLATE bench STRATEGY FILE_COPY" >/dev/null; e=$(now)
+BARE_T=$(secs "$s" "$e")
+psql -d postgres -c "DROP DATABASE bare" >/dev/null
+checkpoint
+measure "$DBGUARD" snapshot --url "$URL" --strategy clone --json
+CLONE_T=$T; CLONE_RSS=$RSS
+CLONE_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/cmd.out")
+checkpoint
+measure "$DBGUARD" restore "$CLONE_ID" --url "$URL" --to-database fromclone --json
+CLONE_RESTORE_T=$T
+
+ratio() { echo "scale=2; $1 / $2" | bc; }
+mb() { echo "scale=1; $1 / 1048576" | bc; }
+cat <<TABLE
+
+| measurement | dbguard | baseline | ratio | target |
+| --- | --- | --- | --- | --- |
+| table snapshot, 5M rows ($SIZE) | copy: ${COPY_T} s, $(mb "$COPY_SIZE") MB | pg_dump -Fc -t: ${PGDUMP_T} s, $(mb "$PGDUMP_SIZE") MB | $(ratio "$PGDUMP_T" "$COPY_T")x faster, size $(ratio "$COPY_SIZE" "$PGDUMP_SIZE")x | >= 4x faster, size <= 1x |
+| restore into a new database | ${RESTORE_T} s | createdb + pg_restore -j2: ${PGRESTORE_T} s | $(ratio "$PGRESTORE_T" "$RESTORE_T")x faster | >= 2x |
+| whole-database snapshot | clone (incl. checksums): ${CLONE_T} s | CREATE DATABASE TEMPLATE: ${BARE_T} s | $(ratio "$CLONE_T" "$BARE_T")x | <= 1.5x |
+| restore of the clone | ${CLONE_RESTORE_T} s | | | |
+| peak RSS of dbguard | copy ${COPY_RSS} MB, restore ${RESTORE_RSS} MB, clone ${CLONE_RSS} MB | | | <= 200 MB |
+TABLE

@@ -1,0 +1,217 @@
+//! The snapshot manifest (`manifest.json`), written last into a snapshot folder: what was
+//! saved, from where, how, and the checksums that let `verify` and `restore` trust it.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the layout of snapshot folders changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How a snapshot was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Auto,
+    /// `CREATE DATABASE dbguard_snap_<id> TEMPLATE <db>` inside the same cluster.
+    Clone,
+    /// Binary COPY of tables, zstd-compressed, with their DDL.
+    Copy,
+    /// `pg_dump -Fd`.
+    Dump,
+    /// SQLite online backup API.
+    SqliteBackup,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::Clone => "clone",
+            Strategy::Copy => "copy",
+            Strategy::Dump => "dump",
+            Strategy::SqliteBackup => "sqlite-backup",
+        }
+    }
+
+    pub fn parse(s: &str) -> anyhow::Result<Strategy> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Strategy::Auto),
+            "clone" => Ok(Strategy::Clone),
+            "copy" => Ok(Strategy::Copy),
+            "dump" => Ok(Strategy::Dump),
+            "sqlite" | "sqlite-backup" | "backup" => Ok(Strategy::SqliteBackup),
+            other => anyhow::bail!("unknown strategy {other:?}: use auto, clone, copy or dump"),
+        }
+    }
+}
+
+/// What part of the database a snapshot holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "names", rename_all = "snake_case")]
+pub enum SnapshotScope {
+    Database,
+    Schema(Vec<String>),
+    Tables(Vec<String>),
+}
+
+impl SnapshotScope {
+    pub fn describe(&self) -> String {
+        match self {
+            SnapshotScope::Database => "whole database".into(),
+            SnapshotScope::Schema(s) => format!("schema {}", s.join(", ")),
+            SnapshotScope::Tables(t) => format!("tables {}", t.join(", ")),
+        }
+    }
+}
+
+/// Where the snapshot came from. Never holds a password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Source {
+    /// "postgres" or "sqlite".
+    pub engine: String,
+    /// Redacted URL (PostgreSQL) or absolute file path (SQLite).
+    pub display: String,
+    /// Identifies the database across snapshots (retention groups by it): for PostgreSQL
+    /// `host:port/db`, for SQLite the canonical path.
+    pub key: String,
+    /// Database name (PostgreSQL) or file name (SQLite).
+    pub database: String,
+    pub server_version: Option<String>,
+    /// Major version number, for restore compatibility checks.
+    pub server_version_num: Option<u32>,
+    pub environment: String,
+}
+
+/// One table as it was at snapshot time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub schema: String,
+    pub name: String,
+    pub rows: u64,
+    /// Order-independent content checksum, see `checksum.rs`.
+    pub content_checksum: String,
+    /// Data files of this table (copy strategy), relative to the snapshot folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Sequences owned by the table's columns, with their values at snapshot time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequences: Vec<SequenceValue>,
+}
+
+impl TableEntry {
+    pub fn qualified(&self) -> String {
+        if self.schema.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.schema, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SequenceValue {
+    pub schema: String,
+    pub name: String,
+    pub last_value: i64,
+    pub is_called: bool,
+}
+
+/// One file in the snapshot folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub created_unix: i64,
+    pub source: Source,
+    pub strategy: Strategy,
+    /// Why this strategy (for auto: the rule that decided).
+    pub strategy_reason: String,
+    pub scope: SnapshotScope,
+    pub tables: Vec<TableEntry>,
+    pub files: Vec<FileEntry>,
+    /// Clone strategy: the snapshot database in the source's cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_database: Option<String>,
+    /// Copy strategy: how the DDL was obtained ("pg_dump 15.4" or "catalog").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl_source: Option<String>,
+    /// Name of the checksum algorithm used for `content_checksum`.
+    pub content_checksum_algorithm: String,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub label: Option<String>,
+    /// The command that caused the snapshot, redacted.
+    pub operation: Option<String>,
+    /// Files were checksummed after being written and before the folder was renamed into place.
+    pub verified: bool,
+    pub dbguard_version: String,
+}
+
+/// What `snapshots --json`, `snapshot --json` and `status` show about a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestSummary {
+    pub id: String,
+    pub created_at: String,
+    pub created_unix: i64,
+    pub age_seconds: i64,
+    pub engine: String,
+    pub database: String,
+    pub source: String,
+    pub source_key: String,
+    pub environment: String,
+    pub strategy: Strategy,
+    pub strategy_reason: String,
+    pub scope: SnapshotScope,
+    pub tables: Vec<String>,
+    pub table_count: usize,
+    pub rows: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub verified: bool,
+    pub label: Option<String>,
+    pub operation: Option<String>,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clone_database: Option<String>,
+}
+
+impl Manifest {
+    pub fn total_rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    pub fn summary(&self, dir: &std::path::Path, now_unix: i64) -> ManifestSummary {
+        ManifestSummary {
+            id: self.id.clone(),
+            created_at: self.created_at.clone(),
+            created_unix: self.created_unix,
+            age_seconds: (now_unix - self.created_unix).max(0),
+            engine: self.source.engine.clone(),
+            database: self.source.database.clone(),
+            source: self.source.display.clone(),
+            source_key: self.source.key.clone(),
+            environment: self.source.environment.clone(),
+            strategy: self.strategy,
+            strategy_reason: self.strategy_reason.clone(),
+            scope: self.scope.clone(),
+            tables: self.tables.iter().map(|t| t.qualified()).collect(),
+            table_count: self.tables.len(),
+            rows: self.total_rows(),
+            bytes: self.bytes,
+            duration_ms: self.duration_ms,
+            verified: self.verified,
+            label: self.label.clone(),
+            operation: self.operation.clone(),
+            path: dir.display().to_string(),
+            clone_database: self.clone_database.clone(),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The `clone` strategy: `CREATE DATABASE dbguard_snap_<id> TEMPLATE <db>` inside the
+//! same cluster (`STRATEGY FILE_COPY` on PostgreSQL 15+, a file-level copy that does not
+//! write the whole database to the WAL). The clone is marked with a comment and made
+//! unconnectable, so applications, `status` and people do not mistake it for a real
+//! database. Content checksums are computed on the clone, which nothing else writes.
+
+use std::time::Instant;
+
+use anyhow::{anyhow, bail};
+use tokio_postgres::Client;
+
+use super::checksum::PG_ALGORITHM;
+use super::manifest::{Manifest, SnapshotScope, Source, Strategy, TableEntry};
+use super::pg::{self, quote_ident, quote_literal};
+use super::progress::Progress;
+use super::store::{self, Building};
+use crate::engine::pg_connect::{self, describe_pg_error};
+
+pub const CLONE_PREFIX: &str = "dbguard_snap_";
+
+pub fn clone_name(id: &str) -> String {
+    format!("{CLONE_PREFIX}{}", id.replace('-', "_"))
+}
+
+pub fn clone_comment(id: &str, db: &str) -> String {
+    format!("dbguard snapshot {id} of {db} (store {})", store::store_fingerprint())
+}
+
+/// Other sessions connected to `db`, described for a message ("3 sessions: psql, app").
+pub async fn other_sessions(admin: &Client, db: &str) -> anyhow::Result<(i64, String)> {
+    let row = admin
+        .query_one(
+            "SELECT count(*), coalesce(string_agg(DISTINCT coalesce(nullif(application_name, ''), 'unnamed client'), ', '), '')
+             FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .await
+        .map_err(|e| anyhow!("checking sessions on {db}: {}", describe_pg_error(&e)))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+pub async fn terminate_sessions(admin: &Client, db: &str) -> anyhow::Result<()> {
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .await
+        .map_err(|e| anyhow!("ending the sessions on {db}: {}", describe_pg_error(&e)))?;
+    // Give the backends a moment to exit.
+    for _ in 0..50 {
+        if other_sessions(admin, db).await?.0 == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bail!("the sessions on {db} did not end within 5 s")
+}
+
+pub async fn can_create_db(admin: &Client) -> anyhow::Result<bool> {
+    let row = admin
+        .query_one(
+            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(|e| anyhow!("checking privileges: {}", describe_pg_error(&e)))?;
+    Ok(row.get(0))
+}
+
+/// `CREATE DATABASE new TEMPLATE template`, with FILE_COPY where the server has it.
+pub async fn create_from_template(
+    admin: &Client,
+    new: &str,
+    template: &str,
+    server_num: u32,
+    user: &str,
+) -> anyhow::Result<()> {
+    let strategy = if server_num >= 150_000 {
+        " STRATEGY FILE_COPY"
+    } else {
+        ""
+    };
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {} TEMPLATE {}{strategy}",
+            quote_ident(new),
+            quote_ident(template)
+        ))
+        .await
+        .map_err(|e| pg::create_db_error(&e, &format!("creating database {new} from {template}"), user))
+}
+
+pub async fn drop_database(admin: &Client, name: &str) -> anyhow::Result<()> {
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(name)))
+        .await
+        .map_err(|e| anyhow!("dropping database {name}: {}", describe_pg_error(&e)))
+}
+
+/// Row counts and content checksums of every table of a database, computed by streaming.
+pub async fn checksum_database(url: &str, db: &str, progress: &Progress) -> anyhow::Result<Vec<TableEntry>> {
+    let client = pg_connect::connect(&pg::with_database(url, db)?, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+    pg::prepare_session(&client).await?;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| anyhow!("checksumming {db}: {}", describe_pg_error(&e)))?;
+    let tables = pg::tables_in_scope(&client, &SnapshotScope::Database).await?;
+    let total: u64 = tables.iter().map(|t| t.bytes.max(0) as u64).sum();
+    progress.phase(&format!("checksumming {} table(s)", tables.len()), total);
+    // Nothing writes to a clone, so a second connection sees the same data.
+    let second = pg_connect::connect(&pg::with_database(url, db)?, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+    pg::prepare_session(&second).await?;
+    let info = pg::server_info(&client).await?;
+    let jobs = super::pg_copy::copy_jobs(&client, &tables, info.version_num).await?;
+    let streamed = super::pg_copy::run_jobs(&[&client, &second], &tables, jobs, None, progress).await?;
+    let mut out = Vec::new();
+    for (t, s) in tables.iter().zip(streamed) {
+        let sequences = super::pg_copy::owned_sequences(&client, t.oid).await?;
+        out.push(TableEntry {
+            schema: t.schema.clone(),
+            name: t.name.clone(),
+            rows: s.sum.rows,
+            content_checksum: s.sum.hex(),
+            files: Vec::new(),
+            sequences,
+        });
+    }
+    let _ = client.batch_execute("COMMIT").await;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn take(
+    url: &str,
+    b: &Building,
+    source: Source,
+    reason: String,
+    label: Option<String>,
+    operation: Option<String>,
+    terminate: bool,
+    progress: &Progress,
+) -> anyhow::Result<Manifest> {
+    let started = Instant::now();
+    let created = store::now_unix();
+    let facts = pg::conn_facts(url)?;
+    let admin = pg::connect_maintenance(url).await?;
+    let (n, who) = other_sessions(&admin, &source.database).await?;
+    if n > 0 {
+        if !terminate {
+            bail!(
+                "cannot clone {}: it has {n} other session(s) ({who}), and PostgreSQL copies a database only while nobody is connected. Close them, pass --terminate-sessions to end them, or use --strategy copy",
+                source.database
+            );
+        }
+        progress.note(&format!("ending {n} session(s) on {} ({who})", source.database));
+        terminate_sessions(&admin, &source.database).await?;
+    }
+    let name = clone_name(&b.id);
+    // Record the clone's name before creating it, for clean-up after a crash.
+    {
+        use std::io::Write;
+        let mut f = store::create_private_file(&b.path("clone.name"))?;
+        write!(f, "{}\n{name}\n", facts.server_key).map_err(|e| store::io_error(e, "writing clone.name"))?;
+        f.sync_all().map_err(|e| store::io_error(e, "writing clone.name"))?;
+    }
+    progress.phase(&format!("cloning {} into {name}", source.database), 0);
+    let num = source.server_version_num.unwrap_or(0);
+    create_from_template(&admin, &name, &source.database, num, &facts.user).await?;
+    let result = async {
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE {} IS {}",
+                quote_ident(&name),
+                quote_literal(&clone_comment(&b.id, &source.database))
+            ))
+            .await
+            .map_err(|e| anyhow!("marking the clone: {}", describe_pg_error(&e)))?;
+        let tables = checksum_database(url, &name, progress).await?;
+        // Nobody should connect to a snapshot; it stays usable as a template.
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+                quote_ident(&name)
+            ))
+            .await
+            .map_err(|e| anyhow!("locking the clone: {}", describe_pg_error(&e)))?;
+        Ok::<_, anyhow::Error>(tables)
+    }
+    .await;
+    let tables = match result {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = drop_database(&admin, &name).await;
+            return Err(e);
+        }
+    };
+    progress.finish();
+    let _ = std::fs::remove_file(b.path("clone.name"));
+    Ok(Manifest {
+        format: super::manifest::FORMAT_VERSION,
+        id: b.id.clone(),
+        created_at: store::rfc3339(created),
+        created_unix: created,
+        source,
+        strategy: Strategy::Clone,
+        strategy_reason: reason,
+        scope: SnapshotScope::Database,
+        tables,
+        files: Vec::new(),
+        clone_database: Some(name),
+        ddl_source: None,
+        content_checksum_algorithm: PG_ALGORITHM.into(),
+        bytes: 0,
+        duration_ms: started.elapsed().as_millis() as u64,
+        label,
+        operation,
+        verified: true,
+        dbguard_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// Drop `dbguard_snap_*` databases made by this store that no snapshot (complete or
+/// being built by a live process) owns: debris of crashes and of deleted snapshots.
+pub async fn drop_orphans(admin: &Client, server_key: &str) -> Vec<String> {
+    let mut dropped = Vec::new();
+    let Ok(rows) = admin
+        .query(
+            "SELECT d.datname::text, coalesce(shobj_description(d.oid, 'pg_database'), '') FROM pg_database d WHERE d.datname LIKE 'dbguard\\_snap\\_%'",
+            &[],
+        )
+        .await
+    else {
+        return dropped;
+    };
+    // Builds killed between CREATE DATABASE and the comment: their folder names the clone.
+    for (dir, content) in store::dead_clone_builds() {
+        let mut lines = content.lines();
+        let (server, name) = (lines.next().unwrap_or(""), lines.next().unwrap_or("").to_string());
+        if server != server_key {
+            continue;
+        }
+        if name.starts_with(CLONE_PREFIX) {
+            let comment = rows
+                .iter()
+                .find(|r| r.get::<_, String>(0) == name)
+                .map(|r| r.get::<_, String>(1));
+            match comment {
+                Some(c) if !c.is_empty() && !c.ends_with(&format!("(store {})", store::store_fingerprint())) => {
+                    continue
+                }
+                Some(_) => {
+                    if drop_database(admin, &name).await.is_err() {
+                        continue;
+                    }
+                    dropped.push(name.clone());
+                }
+                None => {}
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let fingerprint = format!("(store {})", store::store_fingerprint());
+    let known: Vec<String> = match store::load_all() {
+        Ok((all, _)) => all.iter().filter_map(|(_, m)| m.clone_database.clone()).collect(),
+        Err(_) => return dropped,
+    };
+    let building: Vec<String> = store::building_ids().iter().map(|id| clone_name(id)).collect();
+    for r in rows {
+        let (name, comment): (String, String) = (r.get(0), r.get(1));
+        if !comment.ends_with(&fingerprint)
+            || known.contains(&name)
+            || building.contains(&name)
+            || dropped.contains(&name)
+        {
+            continue;
+        }
+        if drop_database(admin, &name).await.is_ok() {
+            dropped.push(name);
+        }
+    }
+    dropped
+}

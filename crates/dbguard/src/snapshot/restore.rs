@@ -1,0 +1,607 @@
+//! Restore: into a new database (or file) by default, never overwriting one that exists.
+//! clone -> `CREATE DATABASE new TEMPLATE dbguard_snap_<id>`; copy -> DDL, parallel binary
+//! `COPY FROM STDIN` of the segments, constraints and indexes after the data, sequence
+//! values; dump -> `pg_restore -j2`; SQLite -> a new file next to the original.
+//! `--in-place` first snapshots the current state, then swaps the restored copy in.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail};
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::manifest::{Manifest, SnapshotScope, Strategy, TableEntry};
+use super::pg::{self, qualified, quote_ident};
+use super::pg_copy::{self, DdlFile};
+use super::progress::Progress;
+use super::{pg_clone, pg_dump, sqlite, store, verify};
+use crate::engine::pg_connect::{self, describe_pg_error};
+use dbguard_core::redact::redact_url;
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    pub id: String,
+    pub to_database: Option<String>,
+    pub to_url: Option<String>,
+    pub to_file: Option<PathBuf>,
+    pub tables: Option<Vec<String>>,
+    /// Replace the original; the caller must have obtained the typed confirmation.
+    pub in_place_confirmed: bool,
+    pub force_corrupt: bool,
+    /// Credentials for the snapshot's server (the resolved target's URL).
+    pub url: Option<String>,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    pub id: String,
+    pub engine: String,
+    pub strategy: Strategy,
+    /// Redacted URL of the restored database, or the restored file.
+    pub restored_to: String,
+    pub database: String,
+    /// `DATABASE_URL=...` (redacted) to point an application at the restored copy.
+    pub switch_line: String,
+    pub tables: Vec<String>,
+    pub rows: u64,
+    pub duration_ms: u64,
+    pub in_place: bool,
+    /// In-place restores: the snapshot taken of the state that was replaced.
+    pub pre_restore_snapshot: Option<String>,
+    /// In-place PostgreSQL restores of whole databases: where the replaced database went.
+    pub replaced_database_kept_as: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+fn select_tables(m: &Manifest, wanted: Option<&[String]>) -> anyhow::Result<Vec<TableEntry>> {
+    let Some(wanted) = wanted else {
+        return Ok(m.tables.clone());
+    };
+    let mut out = Vec::new();
+    for w in wanted {
+        let hit = m.tables.iter().find(|t| t.qualified() == *w || t.name == *w);
+        match hit {
+            Some(t) => {
+                if !out.iter().any(|o: &TableEntry| o.qualified() == t.qualified()) {
+                    out.push(t.clone());
+                }
+            }
+            None => bail!(
+                "table {w} is not in snapshot {}: it holds {}",
+                m.id,
+                m.tables.iter().map(|t| t.qualified()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    Ok(out)
+}
+
+pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
+    let prog = Progress::new(opts.progress);
+    let started = Instant::now();
+    let (dir, m) = store::find(&opts.id)?;
+    let mut warnings = Vec::new();
+    let problems = verify::check_files(&dir, &m);
+    if !problems.is_empty() {
+        if !opts.force_corrupt {
+            bail!(
+                "snapshot {} is corrupted and will not be restored: {}. Run `dbguard verify {}` for details; restoring anyway needs --force-corrupt",
+                m.id,
+                problems.join("; "),
+                m.id
+            );
+        }
+        let w = format!(
+            "restoring a CORRUPTED snapshot because of --force-corrupt: {}",
+            problems.join("; ")
+        );
+        prog.note(&w);
+        warnings.push(w);
+    }
+    let tables = select_tables(&m, opts.tables.as_deref())?;
+    let rows = tables.iter().map(|t| t.rows).sum();
+    let names: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
+    let now = store::now_unix();
+    let ts = store::compact_timestamp(now);
+
+    if m.source.engine == "sqlite" {
+        if opts.tables.is_some() {
+            bail!("SQLite snapshots restore whole files: drop --tables (then copy the tables you need from the restored file)");
+        }
+        let original = PathBuf::from(&m.source.display);
+        if opts.in_place_confirmed {
+            let pre = pre_restore_snapshot(&original.display().to_string(), &m, opts.progress)?;
+            sqlite::restore_in_place(&dir, &original)?;
+            return Ok(RestoreOutcome {
+                id: m.id.clone(),
+                engine: "sqlite".into(),
+                strategy: m.strategy,
+                restored_to: original.display().to_string(),
+                database: m.source.database.clone(),
+                switch_line: "nothing to change: the original file now holds the snapshot".into(),
+                tables: names,
+                rows,
+                duration_ms: started.elapsed().as_millis() as u64,
+                in_place: true,
+                pre_restore_snapshot: Some(pre),
+                replaced_database_kept_as: None,
+                warnings,
+            });
+        }
+        let dst = match &opts.to_file {
+            Some(p) => p.clone(),
+            None => {
+                let stem = original
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "database".into());
+                let ext = original
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                original.with_file_name(format!("{stem}_restored_{ts}{ext}"))
+            }
+        };
+        prog.phase(&format!("restoring into {}", dst.display()), 0);
+        sqlite::restore_new_file(&dir, &dst)?;
+        let shown = std::fs::canonicalize(&dst).unwrap_or(dst.clone()).display().to_string();
+        return Ok(RestoreOutcome {
+            id: m.id.clone(),
+            engine: "sqlite".into(),
+            strategy: m.strategy,
+            restored_to: shown.clone(),
+            database: dst
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            switch_line: format!("DATABASE_URL=file:{shown}"),
+            tables: names,
+            rows,
+            duration_ms: started.elapsed().as_millis() as u64,
+            in_place: false,
+            pre_restore_snapshot: None,
+            replaced_database_kept_as: None,
+            warnings,
+        });
+    }
+
+    // PostgreSQL.
+    let server_url = opts.to_url.clone().or_else(|| opts.url.clone()).ok_or_else(|| {
+        anyhow!(
+            "restoring into PostgreSQL needs a connection to the server: pass --url (or set DATABASE_URL) for {}, or --to-url; the manifest keeps no passwords",
+            m.source.display
+        )
+    })?;
+    if opts.to_file.is_some() {
+        bail!("--to-file is for SQLite snapshots; use --to-database or --to-url");
+    }
+    let rt = pg_connect::runtime()?;
+    if opts.in_place_confirmed {
+        let url = opts
+            .url
+            .clone()
+            .ok_or_else(|| anyhow!("--in-place needs the original database's URL: pass --url or set DATABASE_URL"))?;
+        let facts = pg::conn_facts(&url)?;
+        if facts.database != m.source.database {
+            bail!(
+                "--in-place would replace {}, but snapshot {} is of {}: point --url at the snapshot's database",
+                facts.database,
+                m.id,
+                m.source.database
+            );
+        }
+        let pre = pre_restore_snapshot(&url, &m, opts.progress)?;
+        let kept = rt.block_on(restore_pg_in_place(&url, &dir, &m, &tables, &ts, &prog))?;
+        return Ok(RestoreOutcome {
+            id: m.id.clone(),
+            engine: "postgres".into(),
+            strategy: m.strategy,
+            restored_to: redact_url(&url),
+            database: facts.database,
+            switch_line: "nothing to change: the original database now holds the snapshot".into(),
+            tables: names,
+            rows,
+            duration_ms: started.elapsed().as_millis() as u64,
+            in_place: true,
+            pre_restore_snapshot: Some(pre),
+            replaced_database_kept_as: kept,
+            warnings,
+        });
+    }
+    let target_db = match (&opts.to_url, &opts.to_database) {
+        (Some(u), None) => pg::conn_facts(u)?.database,
+        (None, Some(d)) => d.clone(),
+        (Some(_), Some(_)) => bail!("give --to-database or --to-url, not both"),
+        (None, None) => {
+            let base: String = m.source.database.chars().take(40).collect();
+            format!("{base}_restored_{ts}")
+        }
+    };
+    let subset = opts.tables.as_ref().map(|_| tables.clone());
+    let allow_existing = opts.to_url.is_some();
+    let w = rt.block_on(restore_pg_into(
+        &server_url,
+        &dir,
+        &m,
+        &target_db,
+        subset.as_deref(),
+        allow_existing,
+        &prog,
+    ))?;
+    warnings.extend(w);
+    prog.finish();
+    let new_url = pg::with_database(&server_url, &target_db)?;
+    Ok(RestoreOutcome {
+        id: m.id.clone(),
+        engine: "postgres".into(),
+        strategy: m.strategy,
+        restored_to: redact_url(&new_url),
+        database: target_db,
+        switch_line: format!("DATABASE_URL={}", redact_url(&new_url)),
+        tables: names,
+        rows,
+        duration_ms: started.elapsed().as_millis() as u64,
+        in_place: false,
+        pre_restore_snapshot: None,
+        replaced_database_kept_as: None,
+        warnings,
+    })
+}
+
+/// Snapshot the current state before an in-place restore.
+fn pre_restore_snapshot(url: &str, m: &Manifest, progress: bool) -> anyhow::Result<String> {
+    let target = crate::target::resolve(&crate::target::ResolveRequest::from_process(
+        Some(url.to_string()),
+        std::env::current_dir().unwrap_or_default(),
+        None,
+    ))?;
+    let scope = match (&m.strategy, &m.scope) {
+        (Strategy::Copy, SnapshotScope::Tables(_)) | (Strategy::Copy, SnapshotScope::Schema(_)) => {
+            SnapshotScope::Tables(m.tables.iter().map(|t| t.qualified()).collect())
+        }
+        _ => SnapshotScope::Database,
+    };
+    let opts = super::TakeOptions {
+        scope,
+        strategy: Strategy::Auto,
+        label: Some(format!("before in-place restore of {}", m.id)),
+        operation: Some(format!("dbguard restore {} --in-place", m.id)),
+        progress,
+        terminate_sessions: false,
+        keep: None,
+    };
+    let taken = super::take_with(&target, &opts).map_err(|e| {
+        anyhow!("snapshotting the current state before the in-place restore failed, nothing was changed: {e:#}")
+    })?;
+    Ok(taken.id)
+}
+
+async fn restore_pg_in_place(
+    url: &str,
+    dir: &Path,
+    m: &Manifest,
+    tables: &[TableEntry],
+    ts: &str,
+    prog: &Progress,
+) -> anyhow::Result<Option<String>> {
+    let db = &m.source.database;
+    if m.strategy == Strategy::Copy {
+        // Table-scoped: replace those tables in one transaction.
+        let client = pg_connect::connect(url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+        pg::prepare_session(&client).await?;
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| anyhow!("{}", describe_pg_error(&e)))?;
+        for t in tables {
+            client
+                .batch_execute(&format!("DROP TABLE IF EXISTS {}", qualified(&t.schema, &t.name)))
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "replacing {}: {} (other objects depend on it?)",
+                        t.qualified(),
+                        describe_pg_error(&e)
+                    )
+                })?;
+        }
+        let ddl = read_ddl(dir)?;
+        load_copy(&[&client], dir, tables, &ddl, false, prog).await?;
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| anyhow!("committing the restore: {}", describe_pg_error(&e)))?;
+        return Ok(None);
+    }
+    let staging: String = format!("{}_restoring_{ts}", db.chars().take(40).collect::<String>());
+    restore_pg_into(url, dir, m, &staging, None, false, prog).await?;
+    let admin = pg::connect_maintenance(url).await?;
+    let kept = format!("{}_replaced_{ts}", db.chars().take(40).collect::<String>());
+    if let Err(e) = admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(db),
+            quote_ident(&kept)
+        ))
+        .await
+    {
+        let _ = pg_clone::drop_database(&admin, &staging).await;
+        bail!(
+            "cannot move {db} aside: {}. Close the other sessions on it and retry (nothing was changed)",
+            describe_pg_error(&e)
+        );
+    }
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&staging),
+            quote_ident(db)
+        ))
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "renaming {staging} to {db}: {} (the original is kept as {kept})",
+                describe_pg_error(&e)
+            )
+        })?;
+    Ok(Some(kept))
+}
+
+fn read_ddl(dir: &Path) -> anyhow::Result<DdlFile> {
+    let text = std::fs::read(dir.join("ddl.json")).map_err(|e| store::io_error(e, "reading ddl.json"))?;
+    serde_json::from_slice(&text).map_err(|e| anyhow!("ddl.json is not valid: {e}"))
+}
+
+/// Is the database free of user tables?
+async fn has_user_tables(client: &Client) -> anyhow::Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+            &[],
+        )
+        .await
+        .map_err(|e| anyhow!("inspecting the target: {}", describe_pg_error(&e)))?;
+    Ok(row.get::<_, i64>(0) > 0)
+}
+
+/// Restore snapshot `m` into database `target` on the server of `url`. Creates `target`
+/// unless `allow_existing` and it exists (then it must not hold the snapshot's tables, or
+/// any table for whole-database snapshots). Drops what it created on failure. Returns
+/// warnings (e.g. foreign keys to tables outside the snapshot).
+pub async fn restore_pg_into(
+    url: &str,
+    dir: &Path,
+    m: &Manifest,
+    target: &str,
+    subset: Option<&[TableEntry]>,
+    allow_existing: bool,
+    prog: &Progress,
+) -> anyhow::Result<Vec<String>> {
+    let facts = pg::conn_facts(url)?;
+    let admin = pg::connect_maintenance(url).await?;
+    let info = pg::server_info(&admin).await?;
+    let exists = pg::database_exists(&admin, target).await?;
+    if exists && !allow_existing {
+        bail!("database {target} already exists: dbguard never overwrites a database. Choose another name with --to-database, or drop it yourself first");
+    }
+    if let Some(v) = m.source.server_version_num {
+        if m.strategy != Strategy::Dump && info.version_num / 10_000 < v / 10_000 {
+            bail!(
+                "snapshot {} is from PostgreSQL {} and this server runs {}: restore to a server at least as new",
+                m.id,
+                v / 10_000,
+                info.version
+            );
+        }
+    }
+    if m.strategy == Strategy::Clone {
+        if subset.is_some() {
+            bail!("snapshot {} is a whole-database clone: restore it whole (without --tables), then copy the tables you need", m.id);
+        }
+        if exists {
+            bail!("database {target} already exists: a clone restores only into a new database");
+        }
+        let clone = m
+            .clone_database
+            .clone()
+            .ok_or_else(|| anyhow!("manifest of {} names no clone database", m.id))?;
+        if !pg::database_exists(&admin, &clone).await? {
+            bail!(
+                "the clone database {clone} of snapshot {} is not on this server ({}): clones live in the source's cluster; connect with --url to that server",
+                m.id,
+                facts.server_key
+            );
+        }
+        prog.phase(&format!("cloning {clone} into {target}"), 0);
+        pg_clone::create_from_template(&admin, target, &clone, info.version_num, &facts.user).await?;
+        return Ok(Vec::new());
+    }
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(target)))
+            .await
+            .map_err(|e| pg::create_db_error(&e, &format!("creating database {target}"), &facts.user))?;
+    }
+    let target_url = pg::with_database(url, target)?;
+    let result: anyhow::Result<Vec<String>> = async {
+        match m.strategy {
+            Strategy::Dump => {
+                let major = info.major();
+                let (tool, _, _) = pg::find_tool("pg_restore", major)?;
+                if exists {
+                    let c = pg_connect::connect(&target_url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+                    if has_user_tables(&c).await? {
+                        bail!("database {target} is not empty: restoring a dump needs an empty or new database");
+                    }
+                }
+                let (mut cmd, conn) = pg::tool_command(&tool, &target_url)?;
+                cmd.args(["-j", "2", "--no-owner", "--no-privileges", "--exit-on-error", "-d"]).arg(conn);
+                if let Some(sub) = subset {
+                    for t in sub {
+                        cmd.arg("-n").arg(&t.schema).arg("-t").arg(&t.name);
+                    }
+                }
+                cmd.arg(dir.join(pg_dump::DUMP_DIR));
+                prog.phase(&format!("pg_restore -j2 into {target}"), 0);
+                tokio::task::spawn_blocking(move || pg::run_tool(cmd, "pg_restore")).await.map_err(|e| anyhow!("pg_restore task: {e}"))??;
+                Ok(Vec::new())
+            }
+            Strategy::Copy => {
+                let ddl = read_ddl(dir)?;
+                let tables: Vec<TableEntry> = subset.map(|s| s.to_vec()).unwrap_or_else(|| m.tables.clone());
+                let main = pg_connect::connect(&target_url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+                pg::prepare_session(&main).await?;
+                if exists {
+                    for t in &tables {
+                        let found = main
+                            .query_opt("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2", &[&t.schema, &t.name])
+                            .await
+                            .map_err(|e| anyhow!("inspecting the target: {}", describe_pg_error(&e)))?;
+                        if found.is_some() {
+                            bail!("{} already exists in {target}: dbguard never overwrites a table. Restore into a new database, or drop it yourself first", t.qualified());
+                        }
+                    }
+                }
+                let second = pg_connect::connect(&target_url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+                pg::prepare_session(&second).await?;
+                let whole = subset.is_none() && !exists;
+                load_copy(&[&main, &second], dir, &tables, &ddl, whole, prog).await
+            }
+            _ => bail!("snapshot {} has strategy {} which PostgreSQL cannot restore", m.id, m.strategy.as_str()),
+        }
+    }
+    .await;
+    if result.is_err() && !exists {
+        let _ = pg_clone::drop_database(&admin, target).await;
+    }
+    result
+}
+
+/// Run SQL sections one by one; "already exists" errors are skipped, others returned.
+async fn run_sections(
+    client: &Client,
+    sections: &[String],
+    tolerate_all: bool,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    for s in sections {
+        if let Err(e) = client.batch_execute(s).await {
+            let code = e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_default();
+            let first = s
+                .lines()
+                .find(|l| {
+                    !l.trim().is_empty()
+                        && !l.starts_with("--")
+                        && !l.starts_with("SET ")
+                        && !l.starts_with("SELECT pg_catalog.set_config")
+                })
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect::<String>();
+            if code == "42P06" || code == "42710" || code == "42P07" {
+                continue;
+            }
+            if tolerate_all {
+                warnings.push(format!("skipped `{first}`: {}", describe_pg_error(&e)));
+                continue;
+            }
+            bail!("recreating the schema failed at `{first}`: {}", describe_pg_error(&e));
+        }
+    }
+    Ok(())
+}
+
+/// DDL, data (segments spread over the given connections), constraints and indexes,
+/// then sequence values. `use_pg_dump`: the whole snapshot goes into a new database, so
+/// pg_dump's DDL (views, functions...) can be used when present.
+async fn load_copy(
+    clients: &[&Client],
+    dir: &Path,
+    tables: &[TableEntry],
+    ddl: &DdlFile,
+    use_pg_dump: bool,
+    prog: &Progress,
+) -> anyhow::Result<Vec<String>> {
+    let main = clients[0];
+    let mut warnings = Vec::new();
+    let dump_ddl = match (&ddl.pg_dump_pre, &ddl.pg_dump_post) {
+        (Some(pre), Some(post)) if use_pg_dump => {
+            Some((pg_copy::split_dump_sections(pre), pg_copy::split_dump_sections(post)))
+        }
+        _ => None,
+    };
+    let catalog = |t: &TableEntry| ddl.tables.iter().find(|d| d.schema == t.schema && d.name == t.name);
+    match &dump_ddl {
+        Some((pre, _)) => run_sections(main, pre, false, &mut warnings).await?,
+        None => {
+            for t in tables {
+                let d = catalog(t).ok_or_else(|| anyhow!("ddl.json has no definition for {}", t.qualified()))?;
+                run_sections(main, &d.pre, false, &mut warnings).await?;
+            }
+        }
+    }
+    // Data: every segment of every table, biggest tables first, over the connections.
+    let mut jobs: Vec<(String, PathBuf, u64)> = Vec::new();
+    for t in tables {
+        for f in &t.files {
+            let p = dir.join(f);
+            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            jobs.push((qualified(&t.schema, &t.name), p, len));
+        }
+    }
+    let total: u64 = tables.iter().map(|t| t.files.len() as u64).sum::<u64>();
+    prog.phase(
+        &format!("loading {} table(s) from {total} file(s)", tables.len()),
+        jobs.iter().map(|j| j.2 * 4).sum(),
+    );
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.2));
+    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter()));
+    // Inside one transaction (in-place restore) only one connection may be used.
+    let results = futures_util::future::join_all(clients.iter().map(|c| {
+        let queue = queue.clone();
+        async move {
+            loop {
+                let next = queue
+                    .lock()
+                    .map_err(|_| anyhow!("internal error: queue poisoned"))?
+                    .next();
+                let Some((target, path, _)) = next else { break };
+                pg_copy::load_segment(c, &target, &path, prog).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+    }))
+    .await;
+    for r in results {
+        r?;
+    }
+    prog.phase("creating constraints and indexes", 0);
+    // Index builds sort in memory instead of spilling to disk (server memory, not ours).
+    let _ = main.batch_execute("SET maintenance_work_mem = '256MB'").await;
+    match &dump_ddl {
+        Some((_, post)) => run_sections(main, post, true, &mut warnings).await?,
+        None => {
+            for t in tables {
+                if let Some(d) = catalog(t) {
+                    run_sections(main, &d.post, true, &mut warnings).await?;
+                }
+            }
+        }
+    }
+    for t in tables {
+        for s in &t.sequences {
+            main.query_one(
+                "SELECT setval($1::text::regclass, $2, $3)",
+                &[&qualified(&s.schema, &s.name), &s.last_value, &s.is_called],
+            )
+            .await
+            .map_err(|e| anyhow!("restoring sequence {}.{}: {}", s.schema, s.name, describe_pg_error(&e)))?;
+        }
+    }
+    Ok(warnings)
+}
