@@ -56,7 +56,11 @@ impl Lookup for MapLookup {
         self.files.get(path).map(|b| b.iter().take(100).copied().collect())
     }
     fn is_data_dir(&self, path: &str) -> Option<bool> {
-        Some(self.data_dirs.iter().any(|d| d.trim_end_matches('/') == path.trim_end_matches('/')))
+        Some(
+            self.data_dirs
+                .iter()
+                .any(|d| d.trim_end_matches('/') == path.trim_end_matches('/')),
+        )
     }
     fn package_script(&self, name: &str) -> Option<String> {
         self.scripts.get(name).cloned()

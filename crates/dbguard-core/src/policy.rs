@@ -116,7 +116,10 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
     if ctx.protected {
         return Verdict {
             action: Action::Block,
-            reason: format!("the database is marked protected in dbguard.toml ({} environment)", env.as_str()),
+            reason: format!(
+                "the database is marked protected in dbguard.toml ({} environment)",
+                env.as_str()
+            ),
             rule: "protected = true".into(),
             needs_snapshot: false,
         };
@@ -154,12 +157,20 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
                 "this {} database holds data (~{n} rows): destroying it needs a human's informed approval",
                 env.as_str()
             ),
-            _ => format!("destructive operations on a {} database need a human's informed approval", env.as_str()),
+            _ => format!(
+                "destructive operations on a {} database need a human's informed approval",
+                env.as_str()
+            ),
         },
         Action::Snapshot => format!("the policy for {} allows this after a snapshot", env.as_str()),
         Action::Allow => format!("the policy for {} allows this", env.as_str()),
     };
-    Verdict { needs_snapshot: matches!(action, Action::Snapshot | Action::Approve), action, reason, rule }
+    Verdict {
+        needs_snapshot: matches!(action, Action::Snapshot | Action::Approve),
+        action,
+        reason,
+        rule,
+    }
 }
 
 fn action_for(envp: &EnvPolicy, env: Environment, kind: FindingKind) -> (Action, String) {
@@ -178,11 +189,24 @@ mod tests {
     use crate::finding::Scope;
 
     fn drop_table() -> Vec<Finding> {
-        vec![Finding::new(FindingKind::DropTable, Some("users".into()), "drops users", Scope::Tables { names: vec!["users".into()] })]
+        vec![Finding::new(
+            FindingKind::DropTable,
+            Some("users".into()),
+            "drops users",
+            Scope::Tables {
+                names: vec!["users".into()],
+            },
+        )]
     }
 
     fn ctx<'a>(f: &'a [Finding], env: Environment, p: &'a Policy) -> Context<'a> {
-        Context { findings: f, environment: env, protected: false, contents: Contents::default(), policy: p }
+        Context {
+            findings: f,
+            environment: env,
+            protected: false,
+            contents: Contents::default(),
+            policy: p,
+        }
     }
 
     #[test]
@@ -226,7 +250,12 @@ mod tests {
     fn per_kind_overrides_and_strictest_wins() {
         let mut p = Policy::default();
         p.development.kinds.insert("delete_all".into(), Action::Snapshot);
-        let mut f = vec![Finding::new(FindingKind::DeleteAll, Some("t".into()), "x", Scope::Tables { names: vec![] })];
+        let mut f = vec![Finding::new(
+            FindingKind::DeleteAll,
+            Some("t".into()),
+            "x",
+            Scope::Tables { names: vec![] },
+        )];
         assert_eq!(decide(&ctx(&f, Environment::Development, &p)).action, Action::Snapshot);
         f.extend(drop_table());
         let v = decide(&ctx(&f, Environment::Development, &p));

@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn url_userinfo() {
-        assert_eq!(redact_text("postgres://app:s3cr3t@db.example.com:5432/app"), "postgres://app:***@db.example.com:5432/app");
+        assert_eq!(
+            redact_text("postgres://app:s3cr3t@db.example.com:5432/app"),
+            "postgres://app:***@db.example.com:5432/app"
+        );
         assert_eq!(redact_text("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(redact_text("mysql://u:p%40ss@h/d?x=1"), "mysql://u:***@h/d?x=1");
     }
@@ -137,16 +140,31 @@ mod tests {
 
     #[test]
     fn key_values() {
-        assert_eq!(redact_text("host=h password=pw dbname=d"), "host=h password=*** dbname=d");
+        assert_eq!(
+            redact_text("host=h password=pw dbname=d"),
+            "host=h password=*** dbname=d"
+        );
         assert_eq!(redact_text("PGPASSWORD=pw psql -h x"), "PGPASSWORD=*** psql -h x");
-        assert_eq!(redact_text("postgres://h/d?sslmode=require&password=pw"), "postgres://h/d?sslmode=require&password=***");
+        assert_eq!(
+            redact_text("postgres://h/d?sslmode=require&password=pw"),
+            "postgres://h/d?sslmode=require&password=***"
+        );
         assert_eq!(redact_text("Server=x;Pwd=pw;Database=d"), "Server=x;Pwd=***;Database=d");
         assert_eq!(redact_text("password='a b c' host=x"), "password=*** host=x");
     }
 
     #[test]
     fn no_panic_on_odd_input() {
-        for s in ["://", "@", "a://@", "=", "password=", "x://a:b@", "é://ü:ö@ß", "password=\"unterminated"] {
+        for s in [
+            "://",
+            "@",
+            "a://@",
+            "=",
+            "password=",
+            "x://a:b@",
+            "é://ü:ö@ß",
+            "password=\"unterminated",
+        ] {
             let _ = redact_text(s);
         }
     }

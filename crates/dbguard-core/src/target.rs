@@ -2,16 +2,19 @@
 
 use serde::Serialize;
 
-/// A database the operation names itself. All fields are raw (unredacted): callers
-/// must pass them through [`crate::redact`] before showing them.
+/// A database the operation names itself. The fields are raw (unredacted) for the
+/// resolver; serializing redacts the URL and the values of inline assignments, so a
+/// hint can never carry a password into JSON output, logs or approvals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TargetHint {
     /// The tool that will connect (`prisma`, `psql`, `sqlite3`, `rails`...).
     pub tool: Option<String>,
     /// A connection URL given on the command line (`--url`, a positional URL, `-d URL`).
+    #[serde(serialize_with = "ser_redacted_opt")]
     pub url: Option<String>,
     /// Inline assignments in front of the command (`DATABASE_URL=... npx prisma ...`,
     /// `PGHOST=...`, `RAILS_ENV=production`), in order.
+    #[serde(serialize_with = "ser_redacted_env")]
     pub env: Vec<(String, String)>,
     /// psql/pg_dump/mysql-style discrete flags.
     pub host: Option<String>,
@@ -37,5 +40,46 @@ pub enum Engine {
 impl TargetHint {
     pub fn env_var(&self, name: &str) -> Option<&str> {
         self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn ser_redacted_opt<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(u) => s.serialize_some(&crate::redact::redact_url(u)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Values of secret-looking keys (`PGPASSWORD`, `*_PASSWORD`, `*_TOKEN`...) are masked
+/// whole; other values go through URL/key=value redaction.
+fn ser_redacted_env<S: serde::Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for (k, val) in v {
+        let masked = crate::redact::redact_text(&format!("{k}={val}"));
+        let shown = masked.split_once('=').map(|(_, r)| r.to_string()).unwrap_or_default();
+        seq.serialize_element(&(k, shown))?;
+    }
+    seq.end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializing_a_hint_redacts_secrets() {
+        let h = TargetHint {
+            url: Some("postgres://u:topsecret@h/db".into()),
+            env: vec![
+                ("PGPASSWORD".into(), "topsecret".into()),
+                ("DATABASE_URL".into(), "postgres://u:topsecret@h/db".into()),
+                ("APP_DB_PASSWORD".into(), "topsecret".into()),
+            ],
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(!json.contains("topsecret"), "{json}");
+        assert!(json.contains("u:***@h/db"), "{json}");
     }
 }

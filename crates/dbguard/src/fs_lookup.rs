@@ -16,12 +16,17 @@ pub struct FsLookup {
 
 impl FsLookup {
     pub fn new(cwd: impl Into<PathBuf>) -> Self {
-        FsLookup { cwd: cwd.into(), package_json: std::cell::OnceCell::new() }
+        FsLookup {
+            cwd: cwd.into(),
+            package_json: std::cell::OnceCell::new(),
+        }
     }
 
     fn path(&self, p: &str) -> PathBuf {
         let expanded = if let Some(rest) = p.strip_prefix("~/") {
-            dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| PathBuf::from(p))
+            dirs::home_dir()
+                .map(|h| h.join(rest))
+                .unwrap_or_else(|| PathBuf::from(p))
         } else {
             PathBuf::from(p)
         };
@@ -71,11 +76,20 @@ impl Lookup for FsLookup {
 /// A PostgreSQL cluster (PG_VERSION + base/), a MySQL datadir (ibdata1, mysql/),
 /// or a directory that contains one of those one level down (a compose volume dir).
 fn is_db_data_dir(p: &Path) -> bool {
-    let marker = |d: &Path| d.join("PG_VERSION").exists() || d.join("ibdata1").exists() || d.join("mysql").join("user.frm").exists() || d.join("mysql.ibd").exists();
+    let marker = |d: &Path| {
+        d.join("PG_VERSION").exists()
+            || d.join("ibdata1").exists()
+            || d.join("mysql").join("user.frm").exists()
+            || d.join("mysql.ibd").exists()
+    };
     if marker(p) {
         return true;
     }
     std::fs::read_dir(p)
-        .map(|rd| rd.filter_map(|e| e.ok()).take(64).any(|e| e.path().is_dir() && marker(&e.path())))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .take(64)
+                .any(|e| e.path().is_dir() && marker(&e.path()))
+        })
         .unwrap_or(false)
 }

@@ -36,7 +36,11 @@ impl Impact {
             Some(r) => format!("{approx}{r} rows"),
             None => "unknown rows".to_string(),
         };
-        let mut s = if self.tables.len() > 1 { format!("{rows} in {} tables", self.tables.len()) } else { rows };
+        let mut s = if self.tables.len() > 1 {
+            format!("{rows} in {} tables", self.tables.len())
+        } else {
+            rows
+        };
         if let Some(b) = self.bytes {
             s.push_str(&format!(", {}", human_bytes(b)));
         }
@@ -76,8 +80,14 @@ pub fn measure_findings<'a>(
     let target = resolve(&ResolveRequest::from_process(Some(url.to_string()), cwd, None))?;
     let mut db = engine::open(&target, pg_connect::DEFAULT_CONNECT_TIMEOUT)?;
     let tables = db.tables(if exact { Some(EXACT_TIMEOUT) } else { None })?;
-    let impacts = findings.iter().map(|f| impact_of(db.as_mut(), &tables, f, exact)).collect();
-    Ok(Measured { database_display: target.display.unwrap_or_else(|| redact_url(url)), impacts })
+    let impacts = findings
+        .iter()
+        .map(|f| impact_of(db.as_mut(), &tables, f, exact))
+        .collect();
+    Ok(Measured {
+        database_display: target.display.unwrap_or_else(|| redact_url(url)),
+        impacts,
+    })
 }
 
 /// Impact of a whole plan: per finding, plus the total rows in the database.
@@ -110,11 +120,18 @@ pub fn measure_plan(
             let mut tables = db.tables(None)?;
             let small = tables.len() <= 200;
             if exact || small {
-                let per_table = if exact { EXACT_TIMEOUT } else { Duration::from_millis(250) };
+                let per_table = if exact {
+                    EXACT_TIMEOUT
+                } else {
+                    Duration::from_millis(250)
+                };
                 tables = db.tables(Some(per_table))?;
             }
             let total_rows = tables.iter().try_fold(0i64, |acc, t| t.rows.map(|r| acc + r.max(0)));
-            let impacts = findings.iter().map(|f| impact_of(db.as_mut(), &tables, f, exact)).collect();
+            let impacts = findings
+                .iter()
+                .map(|f| impact_of(db.as_mut(), &tables, f, exact))
+                .collect();
             Ok(PlanMeasure { impacts, total_rows })
         })();
         let _ = tx.send(r);
@@ -138,7 +155,11 @@ fn find_table<'t>(tables: &'t [TableInfo], name: &str) -> Option<&'t TableInfo> 
         None => (None, unquote(name)),
     };
     let matches = |t: &&TableInfo, ci: bool| {
-        let name_ok = if ci { t.name.eq_ignore_ascii_case(table) } else { t.name == table };
+        let name_ok = if ci {
+            t.name.eq_ignore_ascii_case(table)
+        } else {
+            t.name == table
+        };
         let schema_ok = match schema {
             Some(s) => {
                 if ci {
@@ -162,13 +183,23 @@ fn find_table<'t>(tables: &'t [TableInfo], name: &str) -> Option<&'t TableInfo> 
 }
 
 fn table_impact(t: &TableInfo) -> TableImpact {
-    TableImpact { table: t.qualified(), rows: t.rows, bytes: t.bytes }
+    TableImpact {
+        table: t.qualified(),
+        rows: t.rows,
+        bytes: t.bytes,
+    }
 }
 
 fn sum_impact(tables: Vec<TableImpact>, exact: bool, note: Option<String>) -> Impact {
     let rows = tables.iter().try_fold(0i64, |acc, t| t.rows.map(|r| acc + r.max(0)));
     let bytes = tables.iter().try_fold(0i64, |acc, t| t.bytes.map(|b| acc + b));
-    Impact { tables, rows, bytes, exact, note }
+    Impact {
+        tables,
+        rows,
+        bytes,
+        exact,
+        note,
+    }
 }
 
 fn impact_of(db: &mut dyn Database, tables: &[TableInfo], f: &Finding, exact: bool) -> Option<Impact> {
@@ -188,7 +219,11 @@ fn impact_of(db: &mut dyn Database, tables: &[TableInfo], f: &Finding, exact: bo
                 .map(table_impact)
                 .collect();
             let e = tables.iter().all(|t| t.rows_exact);
-            Some(sum_impact(ts, e, Some(format!("every table in schema {}", names.join(", ")))))
+            Some(sum_impact(
+                ts,
+                e,
+                Some(format!("every table in schema {}", names.join(", "))),
+            ))
         }
         (Scope::Tables { names }, kind) => {
             let mut ts = Vec::new();
@@ -214,7 +249,9 @@ fn impact_of(db: &mut dyn Database, tables: &[TableInfo], f: &Finding, exact: bo
                 }
             }
             let e = exact
-                || names.iter().all(|n| find_table(tables, n).map(|t| t.rows_exact).unwrap_or(false));
+                || names
+                    .iter()
+                    .all(|n| find_table(tables, n).map(|t| t.rows_exact).unwrap_or(false));
             Some(sum_impact(ts, e, note))
         }
     }

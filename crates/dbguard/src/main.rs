@@ -1,12 +1,18 @@
 //! The `dbguard` command line: one subcommand per verb, each in `commands/`.
 //! Every door turns its input into a `dbguard_core::Operation` and asks the core.
 
+mod approval;
+mod audit;
 mod commands;
 mod config;
+mod confirm;
 mod engine;
+mod exec;
 mod exit;
 mod fs_lookup;
+mod hooks;
 mod impact;
+mod mcp;
 mod output;
 mod plan;
 mod report;
@@ -16,7 +22,11 @@ mod target;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "dbguard", version, about = "Stops destructive database commands before they run; snapshots first; restores in one command.")]
+#[command(
+    name = "dbguard",
+    version,
+    about = "Stops destructive database commands before they run; snapshots first; restores in one command."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,6 +50,24 @@ enum Command {
     Verify(commands::snapshot::VerifyArgs),
     /// Apply retention: delete old snapshots.
     Prune(commands::snapshot::PruneArgs),
+    /// Run a command under guard: destructive ones are measured, snapshotted, approved by a human, verified.
+    Run(commands::run::Args),
+    /// Approve a destructive command's plan by its code (a person at a terminal only).
+    Approve(commands::approve::ApproveArgs),
+    /// List approval codes waiting or approved.
+    Approvals(commands::approve::ListArgs),
+    /// Discard an approval code.
+    Deny(commands::approve::DenyArgs),
+    /// Show the audit log of destructive operations and verdicts.
+    Log(commands::log::Args),
+    /// Pre-command hook for coding agents: reads the agent's payload on stdin, answers in its protocol.
+    Hook(commands::hook::Args),
+    /// Install the agent hooks, a dbguard.toml and the agents' note in this project.
+    Init(commands::init::Args),
+    /// Check that the installed hooks work end to end and that the databases resolve.
+    Doctor(commands::doctor::Args),
+    /// Run the MCP server (stdio): safe database tools for agents.
+    Mcp(commands::mcp::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,6 +91,15 @@ fn main() -> std::process::ExitCode {
         Command::Restore(a) => commands::snapshot::restore(a),
         Command::Verify(a) => commands::snapshot::verify(a),
         Command::Prune(a) => commands::snapshot::prune(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Approve(a) => commands::approve::approve(a),
+        Command::Approvals(a) => commands::approve::list(a),
+        Command::Deny(a) => commands::approve::deny(a),
+        Command::Log(a) => commands::log::run(a),
+        Command::Hook(a) => commands::hook::run(a),
+        Command::Init(a) => commands::init::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Mcp(a) => commands::mcp::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

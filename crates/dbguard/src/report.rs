@@ -89,7 +89,10 @@ pub fn render_findings(findings: &[Finding], target: Option<&ResolvedTarget>) ->
     let mut s = String::new();
     let unknown_only = findings.iter().all(|f| f.severity == Severity::Unknown);
     if unknown_only {
-        let _ = writeln!(s, "RISKY: dbguard cannot tell what this would do, so it counts as destructive.");
+        let _ = writeln!(
+            s,
+            "RISKY: dbguard cannot tell what this would do, so it counts as destructive."
+        );
     } else {
         let _ = writeln!(s, "DESTRUCTIVE: this would destroy data.");
     }

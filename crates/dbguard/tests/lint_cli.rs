@@ -44,7 +44,11 @@ fn lint_reports_findings_positions_and_exit_codes() {
 
     // A clean folder exits 0.
     let clean = tempfile::tempdir().unwrap();
-    write(clean.path(), "0001.sql", "CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN x int; DROP INDEX IF EXISTS i;");
+    write(
+        clean.path(),
+        "0001.sql",
+        "CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN x int; DROP INDEX IF EXISTS i;",
+    );
     let out = dbguard().args(["lint"]).arg(clean.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
@@ -52,7 +56,11 @@ fn lint_reports_findings_positions_and_exit_codes() {
 #[test]
 fn allow_comments_accept_findings_but_still_report_them() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "m.sql", "-- dbguard:allow drop_table moved to archive db in PR 42\nDROP TABLE legacy;\n");
+    write(
+        dir.path(),
+        "m.sql",
+        "-- dbguard:allow drop_table moved to archive db in PR 42\nDROP TABLE legacy;\n",
+    );
     let out = dbguard().args(["lint", "--json"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -60,7 +68,11 @@ fn allow_comments_accept_findings_but_still_report_them() {
     assert_eq!(v["findings"][0]["accepted_reason"], "moved to archive db in PR 42");
 
     // The wrong kind does not accept it.
-    write(dir.path(), "m.sql", "-- dbguard:allow truncate nope\nDROP TABLE legacy;\n");
+    write(
+        dir.path(),
+        "m.sql",
+        "-- dbguard:allow truncate nope\nDROP TABLE legacy;\n",
+    );
     let out = dbguard().args(["lint"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
@@ -69,16 +81,27 @@ fn allow_comments_accept_findings_but_still_report_them() {
 fn github_and_sarif_formats() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.sql", "SELECT 1;\nTRUNCATE orders CASCADE;\n");
-    let out = dbguard().args(["lint", "--format", "github"]).arg(dir.path()).output().unwrap();
+    let out = dbguard()
+        .args(["lint", "--format", "github"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("::error file="), "{text}");
     assert!(text.contains("line=2,col=1,title=dbguard truncate::"), "{text}");
 
-    let out = dbguard().args(["lint", "--format", "sarif"]).arg(dir.path()).output().unwrap();
+    let out = dbguard()
+        .args(["lint", "--format", "sarif"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["version"], "2.1.0");
     assert_eq!(v["runs"][0]["results"][0]["ruleId"], "truncate");
-    assert_eq!(v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 2);
+    assert_eq!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
 }
 
 #[test]
@@ -110,27 +133,47 @@ fn impact_from_a_live_database() {
         "DROP TABLE users;\nDELETE FROM orders WHERE 1 = 1;\nDROP SCHEMA audit CASCADE;\nDROP TABLE nosuch;\n",
     );
     let url = format!("postgres://postgres:s3cretpw@127.0.0.1:{}/{db}", c.port);
-    let out = dbguard().args(["lint", "--json", "--url", &url]).arg(dir.path()).output().unwrap();
+    let out = dbguard()
+        .args(["lint", "--json", "--url", &url])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!stdout.contains("s3cretpw"), "password leaked: {stdout}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = v["findings"].as_array().unwrap();
     assert_eq!(f[0]["impact"]["rows"], 1000, "{v:#}");
     let delete_rows = f[1]["impact"]["rows"].as_i64().unwrap();
-    assert!((400..=600).contains(&delete_rows), "planner estimate for DELETE: {delete_rows}");
+    assert!(
+        (400..=600).contains(&delete_rows),
+        "planner estimate for DELETE: {delete_rows}"
+    );
     assert_eq!(f[2]["impact"]["rows"], 70);
     assert!(f[3]["impact"]["note"].as_str().unwrap().contains("not found"));
 
     // --exact counts, and the table is still there afterwards.
-    let out = dbguard().args(["lint", "--json", "--exact", "--url", &url]).arg(dir.path()).output().unwrap();
+    let out = dbguard()
+        .args(["lint", "--json", "--exact", "--url", &url])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][1]["impact"]["rows"], 500);
     assert_eq!(v["findings"][1]["impact"]["exact"], true);
     assert_eq!(c.psql(&db, "SELECT count(*) FROM orders"), "500");
 
     // Human text carries the numbers too.
-    let out = dbguard().args(["lint", "--url", &url]).arg(dir.path()).output().unwrap();
+    let out = dbguard()
+        .args(["lint", "--url", &url])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("impact: ~1000 rows"), "{text}");
 }

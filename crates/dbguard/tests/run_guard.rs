@@ -355,3 +355,37 @@ fn allowed_destructive_commands_pass_exit_codes_and_signals_through() {
     let log = json(&w.dbguard(d.path(), &["log", "--json"]));
     assert!(log.to_string().contains("\"exit_code\":42"), "{log}");
 }
+
+#[test]
+fn impact_is_measured_and_an_empty_database_needs_no_approval() {
+    let cluster = testpg::Cluster::shared();
+    let w = pg_world();
+    let d = tmp();
+
+    // Holds rows: the plan names the table and its rows, and asks for approval.
+    let (db, url) = items_db("impact");
+    let cmd = drop_cmd(&url, "items");
+    let out = w.dbguard(d.path(), &args(&["run", "--json"], &cmd));
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let text = describe(&out);
+    assert!(!text.contains(PASSWORD), "{text}");
+    let v = json(&out);
+    assert_eq!(v["plan"]["impacts"][0]["rows"], 5, "the plan shows the rows it would destroy: {v:#}");
+    assert_eq!(v["plan"]["total_rows"], 6, "{v:#}");
+    assert_eq!(count(&db, "items"), Some(5));
+
+    // Every table empty: nothing to lose, so it runs after a snapshot, without approval.
+    let empty = cluster.create_db("empty");
+    cluster.psql(&empty, "CREATE TABLE items (id int PRIMARY KEY); CREATE TABLE other (x int);");
+    let url = cluster.url(&empty);
+    let cmd = drop_cmd(&url, "items");
+    let out = w.dbguard(d.path(), &args(&["run"], &cmd));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(count(&empty, "items"), None, "the command ran");
+    let snaps = w.dbguard(d.path(), &["snapshots", "--json"]);
+    let v = json(&snaps);
+    assert!(
+        v["snapshots"].as_array().map(|a| !a.is_empty()).unwrap_or(false),
+        "a snapshot was still taken: {v:#}"
+    );
+}

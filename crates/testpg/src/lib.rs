@@ -52,18 +52,33 @@ pub fn pg_bin_dir() -> Option<PathBuf> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn pick_user() -> String {
     if let Ok(u) = std::env::var("TESTPG_USER") {
         return u;
     }
-    let has = |u: &str| Command::new("id").arg(u).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let has = |u: &str| {
+        Command::new("id")
+            .arg(u)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
     if has("postgres") {
         "postgres".into()
     } else {
@@ -74,22 +89,48 @@ fn pick_user() -> String {
 impl Cluster {
     /// Start a new cluster. Panics with a clear message when PostgreSQL is missing.
     pub fn start() -> Cluster {
-        let bin_dir = pg_bin_dir().expect("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin");
+        let bin_dir = pg_bin_dir()
+            .expect("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin");
         let dir = tempfile::Builder::new().prefix("testpg-").tempdir().expect("temp dir");
         let run_as = if is_root() { Some(pick_user()) } else { None };
         if let Some(user) = &run_as {
-            let status = Command::new("chown").arg("-R").arg(user).arg(dir.path()).status().expect("chown");
+            let status = Command::new("chown")
+                .arg("-R")
+                .arg(user)
+                .arg(dir.path())
+                .status()
+                .expect("chown");
             assert!(status.success(), "chown of the test cluster dir to {user} failed");
         }
         let data_dir = dir.path().join("data");
         let port = free_port();
-        let cluster = Cluster { port, bin_dir, data_dir, run_as, _dir: dir };
+        let cluster = Cluster {
+            port,
+            bin_dir,
+            data_dir,
+            run_as,
+            _dir: dir,
+        };
         let out = cluster
             .pg_cmd("initdb")
-            .args(["-D", cluster.data_dir.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+            .args([
+                "-D",
+                cluster.data_dir.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ])
             .output()
             .expect("run initdb");
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let sock = cluster.socket_dir();
         let opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60 -c shared_buffers=64MB",
@@ -98,7 +139,18 @@ impl Cluster {
         let log = cluster._dir.path().join("log");
         let out = cluster
             .pg_cmd("pg_ctl")
-            .args(["-D", cluster.data_dir.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &opts, "-w", "-t", "60", "start"])
+            .args([
+                "-D",
+                cluster.data_dir.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ])
             .stdout(Stdio::null())
             .output()
             .expect("run pg_ctl");
@@ -139,7 +191,11 @@ impl Cluster {
         let me = std::process::id();
         let pg_ctl = self.bin_dir.join("pg_ctl");
         let stop = match &self.run_as {
-            Some(u) => format!("runuser -u {u} -- {} -D {} -m immediate stop", pg_ctl.display(), self.data_dir.display()),
+            Some(u) => format!(
+                "runuser -u {u} -- {} -D {} -m immediate stop",
+                pg_ctl.display(),
+                self.data_dir.display()
+            ),
             None => format!("{} -D {} -m immediate stop", pg_ctl.display(), self.data_dir.display()),
         };
         let script = format!(
@@ -163,10 +219,31 @@ impl Cluster {
     /// Run SQL through psql against `db`, panicking with psql's message on error.
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin_dir.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", db, "-c", sql])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
             .output()
             .expect("run psql");
-        assert!(out.status.success(), "psql failed on {db}: {}\nSQL: {sql}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql failed on {db}: {}\nSQL: {sql}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -179,7 +256,10 @@ impl Cluster {
     }
 
     pub fn stop(&self) {
-        let _ = self.pg_cmd("pg_ctl").args(["-D", self.data_dir.to_str().unwrap(), "-m", "immediate", "stop"]).output();
+        let _ = self
+            .pg_cmd("pg_ctl")
+            .args(["-D", self.data_dir.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
     }
 
     pub fn dir(&self) -> &Path {

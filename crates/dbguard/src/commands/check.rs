@@ -74,7 +74,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let lookup = FsLookup::new(&cwd);
     let op = if args.sql {
-        Operation::Sql { text: &text, dialect: args.dialect.into() }
+        Operation::Sql {
+            text: &text,
+            dialect: args.dialect.into(),
+        }
     } else {
         Operation::Shell(&text)
     };
@@ -105,5 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         println!("ok: nothing destructive found");
     }
-    Ok(if destructive { crate::exit::BLOCKED } else { crate::exit::OK })
+    Ok(if destructive {
+        crate::exit::BLOCKED
+    } else {
+        crate::exit::OK
+    })
 }

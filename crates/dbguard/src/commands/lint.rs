@@ -82,7 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let reasons = accepted(&text, dialect, &findings);
         let name = file.display().to_string();
         for (finding, reason) in findings.into_iter().zip(reasons) {
-            results.push(FileFinding { file: name.clone(), finding, accepted: reason, impact: None });
+            results.push(FileFinding {
+                file: name.clone(),
+                finding,
+                accepted: reason,
+                impact: None,
+            });
         }
     }
 
@@ -119,7 +124,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Github => print_github(&results),
         Format::Sarif => crate::output::print_json(&sarif(&results))?,
     }
-    Ok(if destructive { crate::exit::BLOCKED } else { crate::exit::OK })
+    Ok(if destructive {
+        crate::exit::BLOCKED
+    } else {
+        crate::exit::OK
+    })
 }
 
 /// Every `*.sql` under the given paths, sorted, skipping dependency and VCS folders.
@@ -176,10 +185,22 @@ fn print_text(files: &[PathBuf], results: &[FileFinding], database: Option<&str>
     }
     for r in results {
         let f = &r.finding;
-        let status = if r.accepted.is_some() { "accepted" } else { "destructive" };
-        let object = f.object.as_deref().map(|o| format!(" {}", redact_text(o))).unwrap_or_default();
+        let status = if r.accepted.is_some() {
+            "accepted"
+        } else {
+            "destructive"
+        };
+        let object = f
+            .object
+            .as_deref()
+            .map(|o| format!(" {}", redact_text(o)))
+            .unwrap_or_default();
         let cascade = if f.cascade { " (CASCADE)" } else { "" };
-        println!("{}: {status}: {}{object}{cascade}", location(r), report::kind_label(f.kind));
+        println!(
+            "{}: {status}: {}{object}{cascade}",
+            location(r),
+            report::kind_label(f.kind)
+        );
         println!("    {}", redact_text(&f.detail));
         if let Some(imp) = &r.impact {
             println!("    impact: {}", imp.describe());
@@ -282,4 +303,3 @@ fn sarif(results: &[FileFinding]) -> serde_json::Value {
         }]
     })
 }
-

@@ -1,6 +1,13 @@
 //! One module per subcommand.
 
+pub mod approve;
 pub mod check;
+pub mod doctor;
+pub mod hook;
+pub mod init;
 pub mod lint;
+pub mod log;
+pub mod mcp;
+pub mod run;
 pub mod snapshot;
 pub mod status;
