@@ -79,6 +79,9 @@ pub fn builtin_default(env: Environment) -> Action {
 pub struct Contents {
     /// Total rows in the whole database (estimate or exact), when measured.
     pub total_rows: Option<i64>,
+    /// `total_rows` is an exact count, not a planner estimate. Only an exact zero lets
+    /// the "empty database" rule waive approval: a stale estimate of 0 must not.
+    pub exact: bool,
 }
 
 /// Everything the decision depends on.
@@ -135,7 +138,7 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
             rule = r;
         }
     }
-    let empty = ctx.contents.total_rows == Some(0);
+    let empty = ctx.contents.total_rows == Some(0) && ctx.contents.exact;
     if empty && action == Action::Approve {
         return Verdict {
             action: Action::Snapshot,
@@ -154,8 +157,9 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
         Action::Block => format!("the policy for {} blocks this kind of operation", env.as_str()),
         Action::Approve => match ctx.contents.total_rows {
             Some(n) if n > 0 => format!(
-                "this {} database holds data (~{n} rows): destroying it needs a human's informed approval",
-                env.as_str()
+                "this {} database holds data ({}{n} rows): destroying it needs a human's informed approval",
+                env.as_str(),
+                if ctx.contents.exact { "" } else { "~" }
             ),
             _ => format!(
                 "destructive operations on a {} database need a human's informed approval",
@@ -238,6 +242,8 @@ mod tests {
         let f = drop_table();
         let mut c = ctx(&f, Environment::Development, &p);
         c.contents.total_rows = Some(0);
+        assert_eq!(decide(&c).action, Action::Approve, "an estimate of 0 is not proof of emptiness");
+        c.contents.exact = true;
         assert_eq!(decide(&c).action, Action::Snapshot);
         c.environment = Environment::Production;
         assert_eq!(decide(&c).action, Action::Block);

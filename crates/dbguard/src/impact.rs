@@ -94,6 +94,8 @@ pub fn measure_findings<'a>(
 pub struct PlanMeasure {
     pub impacts: Vec<Option<Impact>>,
     pub total_rows: Option<i64>,
+    /// Every table was counted exactly.
+    pub total_exact: bool,
 }
 
 /// Per-table timeout for exact counts.
@@ -128,11 +130,12 @@ pub fn measure_plan(
                 tables = db.tables(Some(per_table))?;
             }
             let total_rows = tables.iter().try_fold(0i64, |acc, t| t.rows.map(|r| acc + r.max(0)));
+            let total_exact = tables.iter().all(|t| t.rows_exact);
             let impacts = findings
                 .iter()
                 .map(|f| impact_of(db.as_mut(), &tables, f, exact))
                 .collect();
-            Ok(PlanMeasure { impacts, total_rows })
+            Ok(PlanMeasure { impacts, total_rows, total_exact })
         })();
         let _ = tx.send(r);
     });

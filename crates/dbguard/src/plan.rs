@@ -84,6 +84,8 @@ pub struct Plan {
     pub impacts: Vec<Option<Impact>>,
     /// Total rows in the target database, when measured.
     pub total_rows: Option<i64>,
+    /// `total_rows` is an exact count.
+    pub total_rows_exact: bool,
     /// Why numbers are missing (unreachable, deadline), when they are.
     pub measure_note: Option<String>,
     pub verdict: Verdict,
@@ -234,6 +236,7 @@ pub fn build(req: PlanRequest) -> Plan {
             cwd: req.cwd,
             impacts: Vec::new(),
             total_rows: None,
+            total_rows_exact: false,
             measure_note: None,
             verdict: policy::decide(&policy::Context {
                 findings: &[],
@@ -261,6 +264,7 @@ pub fn build(req: PlanRequest) -> Plan {
     };
     let mut impacts = vec![None; analysis.findings.len()];
     let mut total_rows = None;
+    let mut total_rows_exact = false;
     let mut measure_note = None;
     if let Measure::Within(deadline) = req.measure {
         match target.as_ref().filter(|t| t.url.is_some() || t.file.is_some()) {
@@ -268,6 +272,7 @@ pub fn build(req: PlanRequest) -> Plan {
                 Ok(m) => {
                     impacts = m.impacts;
                     total_rows = m.total_rows;
+                    total_rows_exact = m.total_exact;
                 }
                 Err(e) => measure_note = Some(redact_text(&format!("impact not measured: {e:#}"))),
             },
@@ -279,7 +284,7 @@ pub fn build(req: PlanRequest) -> Plan {
         findings: &analysis.findings,
         environment: target.as_ref().map(|t| t.environment).unwrap_or_default(),
         protected: target.as_ref().map(|t| t.protected).unwrap_or(false),
-        contents: Contents { total_rows },
+        contents: Contents { total_rows, exact: total_rows_exact },
         policy: &policy,
     });
     let snapshot = if verdict.needs_snapshot || verdict.action == Action::Block {
@@ -309,6 +314,7 @@ pub fn build(req: PlanRequest) -> Plan {
         target,
         impacts,
         total_rows,
+        total_rows_exact,
         measure_note,
         verdict,
         snapshot,
@@ -360,7 +366,8 @@ impl Plan {
             }
         }
         if let Some(total) = self.total_rows {
-            let _ = writeln!(s, "  holds:       ~{total} rows in total");
+            let approx = if self.total_rows_exact { "" } else { "~" };
+            let _ = writeln!(s, "  holds:       {approx}{total} rows in total");
         }
         for (i, f) in self.analysis.findings.iter().enumerate() {
             let mut head = format!("  - {}", crate::report::kind_label(f.kind));
