@@ -68,6 +68,9 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Run the MCP server (stdio): safe database tools for agents.
     Mcp(commands::mcp::Args),
+    /// Internal: record a clone snapshot's row counts and checksums (runs in the background).
+    #[command(hide = true)]
+    SnapshotFinish(commands::snapshot::FinishArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -100,6 +103,7 @@ fn main() -> std::process::ExitCode {
         Command::Init(a) => commands::init::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Mcp(a) => commands::mcp::run(a),
+        Command::SnapshotFinish(a) => commands::snapshot::finish(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

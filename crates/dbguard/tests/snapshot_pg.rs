@@ -120,6 +120,14 @@ fn roundtrip(strategy: &str, scope: &[&str], destroy: &str) {
     let snap = ok_json(home.path(), &args);
     let id = snap["id"].as_str().unwrap().to_string();
     assert_eq!(snap["strategy"], strategy);
+    // A clone's row counts and checksums are recorded in the background, right after.
+    assert!(
+        testpg::wait_for(Duration::from_secs(30), || manifest(home.path(), &id)["content"]
+            .as_str()
+            .unwrap_or("complete")
+            == "complete"),
+        "the checksums of {id} were not recorded"
+    );
     let m = manifest(home.path(), &id);
     let original = checksums(&m);
     assert_eq!(original.len(), 3, "{original:?}");

@@ -384,7 +384,14 @@ impl Guarded<'_> {
                 duration_ms: m.duration_ms,
             });
             report.restore_command = Some(format!("dbguard restore {}", m.id));
-            if self.human() {
+            if self.human() && m.content_pending() {
+                eprintln!(
+                    "dbguard: snapshot {} taken ({}, clone; row counts are being recorded in the background) in {:.1} s",
+                    m.id,
+                    m.scope.describe(),
+                    m.duration_ms as f64 / 1000.0
+                );
+            } else if self.human() {
                 eprintln!(
                     "dbguard: snapshot {} taken ({}, {} table(s), {} rows) in {:.1} s",
                     m.id,
@@ -426,7 +433,28 @@ impl Guarded<'_> {
         };
         let elapsed = t0.elapsed();
         if let (Some(m), Some(t)) = (&manifest, plan.target.as_ref()) {
-            let v = verify(t, m);
+            // A clone's row counts may still be being recorded: wait for them or compute
+            // them from the clone. Without them there is nothing to compare: say so.
+            let (m, v) = match snapshot::ensure_content_for(m, t) {
+                Ok(full) => {
+                    let v = verify(t, &full);
+                    if let Some(info) = report.snapshot.as_mut() {
+                        info.tables = full.tables.len();
+                        info.rows = full.total_rows();
+                    }
+                    (full, v)
+                }
+                Err(e) => (
+                    m.clone(),
+                    Verification {
+                        note: Some(redact_text(&format!(
+                            "could not verify: the snapshot's row counts are not available: {e:#}"
+                        ))),
+                        ..Verification::default()
+                    },
+                ),
+            };
+            let m = &m;
             if self.human() {
                 eprint!("{}", render_verification(&v, m, code, elapsed));
             }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::exit;
 use crate::output::print_json;
-use crate::snapshot::{self, manifest::ManifestSummary, prune, store, verify, SnapshotScope, Strategy};
+use crate::snapshot::{self, manifest::ManifestSummary, prune, store, verify, ContentStatus, SnapshotScope, Strategy};
 use crate::target::{resolve, ResolveRequest, ResolvedTarget};
 
 #[derive(clap::Args)]
@@ -35,9 +35,20 @@ pub struct Args {
     /// Snapshots to keep per database afterwards (retention).
     #[arg(long, default_value_t = snapshot::DEFAULT_KEEP)]
     pub keep: usize,
+    /// Clone snapshots: wait until the per-table row counts and content checksums are
+    /// recorded (by default they are computed in the background, right after).
+    #[arg(long)]
+    pub wait_checksums: bool,
     /// Print the new snapshot's summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The hidden `dbguard snapshot-finish ID`: records a clone snapshot's row counts and
+/// content checksums in the background (started by `dbguard snapshot`, not by people).
+#[derive(clap::Args)]
+pub struct FinishArgs {
+    pub id: String,
 }
 
 #[derive(clap::Args)]
@@ -166,6 +177,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         progress: !a.json,
         terminate_sessions: a.terminate_sessions,
         keep: Some(a.keep),
+        wait_content: a.wait_checksums,
     };
     let m = snapshot::take_with(&t, &opts)?;
     let dir = store::snapshots_dir()?.join(&m.id);
@@ -188,11 +200,15 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         m.source.server_version.as_deref().unwrap_or("")
     );
     println!("  strategy  {} ({})", m.strategy.as_str(), m.strategy_reason);
-    println!(
-        "  content   {} rows in {} table(s)",
-        thousands(m.total_rows()),
-        m.tables.len()
-    );
+    if m.content_pending() {
+        println!("  content   row counts and checksums pending: being computed from the clone in the background");
+    } else {
+        println!(
+            "  content   {} rows in {} table(s)",
+            thousands(m.total_rows()),
+            m.tables.len()
+        );
+    }
     match &m.clone_database {
         Some(c) => println!(
             "  stored    as database {c} in the same cluster (no connections allowed), manifest in {}",
@@ -201,7 +217,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         None => println!("  stored    {} in {}", store::human_bytes(m.bytes), dir.display()),
     }
     println!("  took      {}", seconds(m.duration_ms));
-    println!("  checked   file checksums re-read after writing; row counts and content checksums recorded per table");
+    if m.content_pending() {
+        println!(
+            "  checked   the clone is in place and locked; it can be restored now. `dbguard snapshots` shows when its checksums are recorded (`dbguard verify {}` records them at once)",
+            m.id
+        );
+    } else {
+        println!(
+            "  checked   file checksums re-read after writing; row counts and content checksums recorded per table"
+        );
+    }
     println!();
     println!("Restore it into a new database with:");
     println!("  dbguard restore {}", m.id);
@@ -253,7 +278,15 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
         } else {
             store::human_bytes(s.bytes)
         };
-        let note = s.label.clone().or_else(|| s.operation.clone()).unwrap_or_default();
+        let rows = if s.content_status == ContentStatus::Pending {
+            "pending".to_string()
+        } else {
+            thousands(s.rows)
+        };
+        let mut note = s.label.clone().or_else(|| s.operation.clone()).unwrap_or_default();
+        if s.content_status == ContentStatus::Pending {
+            note = format!("(checksums pending) {note}").trim_end().to_string();
+        }
         println!(
             "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
             s.id,
@@ -261,7 +294,7 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
             store::human_age(s.age_seconds),
             s.strategy.as_str(),
             scope,
-            thousands(s.rows),
+            rows,
             size,
             if s.verified { "yes" } else { "no" },
             note
@@ -426,4 +459,20 @@ pub fn prune(a: PruneArgs) -> anyhow::Result<u8> {
         eprintln!("dbguard: warning: {w}");
     }
     Ok(exit::OK)
+}
+
+/// Runs detached with stdio on /dev/null: nobody reads its output, so the exit code is all
+/// it says. A snapshot pruned meanwhile is not an error worth more than that.
+pub fn finish(a: FinishArgs) -> anyhow::Result<u8> {
+    let Some(url) = std::env::var(snapshot::content::FINISH_URL_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("dbguard: snapshot-finish is started by `dbguard snapshot`; use `dbguard verify ID` to record a snapshot's checksums");
+        return Ok(exit::USAGE);
+    };
+    Ok(match snapshot::content::finish(&a.id, &url) {
+        Ok(_) => exit::OK,
+        Err(_) => exit::ERROR,
+    })
 }

@@ -44,6 +44,23 @@ impl Strategy {
     }
 }
 
+/// Whether the per-table row counts and content checksums are in the manifest yet.
+///
+/// A clone is frozen (marked and unconnectable), so its counts and checksums are the same
+/// whenever they are computed: a clone snapshot is usable as soon as the clone exists, and
+/// its content is recorded afterwards by a background `dbguard snapshot-finish`, or on
+/// demand by whoever needs it first (`snapshot::ensure_content`). Other strategies read
+/// every row anyway and are always complete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentStatus {
+    /// `tables` holds every table with its row count and content checksum.
+    #[default]
+    Complete,
+    /// `tables` is empty until the counts and checksums are computed from the clone.
+    Pending,
+}
+
 /// What part of the database a snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "names", rename_all = "snake_case")]
@@ -135,6 +152,9 @@ pub struct Manifest {
     /// Why this strategy (for auto: the rule that decided).
     pub strategy_reason: String,
     pub scope: SnapshotScope,
+    /// Manifests written before this field existed are complete.
+    #[serde(default)]
+    pub content: ContentStatus,
     pub tables: Vec<TableEntry>,
     pub files: Vec<FileEntry>,
     /// Clone strategy: the snapshot database in the source's cluster.
@@ -147,6 +167,9 @@ pub struct Manifest {
     pub content_checksum_algorithm: String,
     pub bytes: u64,
     pub duration_ms: u64,
+    /// Clone snapshots: how long computing the row counts and checksums took, once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_duration_ms: Option<u64>,
     pub label: Option<String>,
     /// The command that caused the snapshot, redacted.
     pub operation: Option<String>,
@@ -170,6 +193,9 @@ pub struct ManifestSummary {
     pub strategy: Strategy,
     pub strategy_reason: String,
     pub scope: SnapshotScope,
+    /// "pending" while a clone's row counts and checksums are being computed (then
+    /// `tables` is empty and `rows` is 0), "complete" after.
+    pub content_status: ContentStatus,
     pub tables: Vec<String>,
     pub table_count: usize,
     pub rows: u64,
@@ -184,6 +210,10 @@ pub struct ManifestSummary {
 }
 
 impl Manifest {
+    pub fn content_pending(&self) -> bool {
+        self.content == ContentStatus::Pending
+    }
+
     pub fn total_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
@@ -202,6 +232,7 @@ impl Manifest {
             strategy: self.strategy,
             strategy_reason: self.strategy_reason.clone(),
             scope: self.scope.clone(),
+            content_status: self.content,
             tables: self.tables.iter().map(|t| t.qualified()).collect(),
             table_count: self.tables.len(),
             rows: self.total_rows(),

@@ -1,12 +1,14 @@
 //! The snapshot store and restore: `dbguard snapshot`, `snapshots`, `restore`, `verify`,
 //! `prune`, and the API that `run` and `status` use (`take`, `newest_for`, `list`,
-//! `restore`).
+//! `restore`, `ensure_content`).
 //!
 //! A snapshot is complete and verified, or absent: it is built in a temp folder, its files
 //! are checksummed after writing, and `manifest.json` is written last before the folder is
-//! renamed into place (see `store`).
+//! renamed into place (see `store`). Clone snapshots record their row counts and content
+//! checksums just after (see `content`): callers that need them use `ensure_content`.
 
 pub mod checksum;
+pub mod content;
 pub mod manifest;
 pub mod pg;
 pub mod pg_clone;
@@ -23,7 +25,8 @@ use anyhow::{anyhow, bail};
 use dbguard_core::target::Engine;
 use dbguard_core::Environment;
 
-pub use manifest::{Manifest, ManifestSummary, SnapshotScope, Strategy};
+pub use content::ensure_content;
+pub use manifest::{ContentStatus, Manifest, ManifestSummary, SnapshotScope, Strategy};
 pub use restore::{restore, RestoreOptions};
 
 use crate::target::ResolvedTarget;
@@ -44,10 +47,17 @@ pub struct TakeOptions {
     pub terminate_sessions: bool,
     /// Retention applied after the snapshot (per database); None to skip.
     pub keep: Option<usize>,
+    /// Return only once the row counts and content checksums are in the manifest. When
+    /// false (the default, fast path), a clone snapshot returns as soon as the clone exists,
+    /// with `content: pending`, and a background process records them; use
+    /// `ensure_content` when you need them later.
+    pub wait_content: bool,
 }
 
 /// Take a snapshot. Fails with a clear error and leaves nothing usable when anything goes
-/// wrong. Applies retention (keep the last 10 per database) afterwards.
+/// wrong. Applies retention (keep the last 10 per database) afterwards. Clone snapshots
+/// come back with their row counts pending (`Manifest::content_pending`): call
+/// `ensure_content` (or `ensure_content_for`) when you need them.
 pub fn take(
     target: &ResolvedTarget,
     scope: SnapshotScope,
@@ -66,6 +76,7 @@ pub fn take(
             progress,
             terminate_sessions: false,
             keep: Some(DEFAULT_KEEP),
+            wait_content: false,
         },
     )
 }
@@ -140,7 +151,26 @@ pub fn take_with(target: &ResolvedTarget, opts: &TakeOptions) -> anyhow::Result<
         }
         Some(Engine::Postgres) => {
             let rt = crate::engine::pg_connect::runtime()?;
-            rt.block_on(take_pg(url, target, opts, operation, key.clone(), &prog))?
+            let m = rt.block_on(take_pg(url, target, opts, operation, key.clone(), &prog))?;
+            drop(rt);
+            if !m.content_pending() {
+                m
+            } else if opts.wait_content {
+                ensure_content(&m.id, url, &prog).map_err(|e| {
+                    anyhow!(
+                        "snapshot {} was taken (it can be restored), but its row counts and checksums could not be recorded: {e:#}",
+                        m.id
+                    )
+                })?
+            } else {
+                if let Err(e) = content::spawn_finisher(&m.id, url) {
+                    prog.note(&format!(
+                        "{e:#}; the row counts and checksums will be computed when first needed (`dbguard verify {}`)",
+                        m.id
+                    ));
+                }
+                m
+            }
         }
         Some(other) => bail!("snapshots of {other:?} databases are not supported yet (PostgreSQL and SQLite are)"),
         None => bail!(
@@ -343,6 +373,19 @@ async fn take_pg(
         return Err(e);
     }
     Ok(m)
+}
+
+/// `m` with its row counts and content checksums, computing them from the clone (with the
+/// target's credentials) when a background finisher has not recorded them yet.
+pub fn ensure_content_for(m: &Manifest, target: &ResolvedTarget) -> anyhow::Result<Manifest> {
+    if !m.content_pending() {
+        return Ok(m.clone());
+    }
+    let url = target
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow!("no connection to the server of snapshot {}", m.id))?;
+    ensure_content(&m.id, url, &Progress::new(false))
 }
 
 /// The newest complete snapshot of the target's database (for `status`).

@@ -2,7 +2,9 @@
 //! same cluster (`STRATEGY FILE_COPY` on PostgreSQL 15+, a file-level copy that does not
 //! write the whole database to the WAL). The clone is marked with a comment and made
 //! unconnectable, so applications, `status` and people do not mistake it for a real
-//! database. Content checksums are computed on the clone, which nothing else writes.
+//! database. The snapshot is usable as soon as the clone exists and is marked; its row
+//! counts and content checksums are computed afterwards on the clone, which nothing
+//! writes (`snapshot::content`), so taking it costs little more than the bare copy.
 
 use std::time::Instant;
 
@@ -10,7 +12,7 @@ use anyhow::{anyhow, bail};
 use tokio_postgres::Client;
 
 use super::checksum::PG_ALGORITHM;
-use super::manifest::{Manifest, SnapshotScope, Source, Strategy, TableEntry};
+use super::manifest::{ContentStatus, Manifest, SnapshotScope, Source, Strategy, TableEntry};
 use super::pg::{self, quote_ident, quote_literal};
 use super::progress::Progress;
 use super::store::{self, Building};
@@ -98,26 +100,85 @@ pub async fn drop_database(admin: &Client, name: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("dropping database {name}: {}", describe_pg_error(&e)))
 }
 
-/// Row counts and content checksums of every table of a database, computed by streaming.
+/// Drop a snapshot clone. The only sessions ever on a clone are a background checksum
+/// pass of its snapshot (`snapshot::content`), which gives up once the snapshot is gone:
+/// end them (PostgreSQL 13+) instead of failing on "being accessed by other users".
+pub async fn drop_clone(admin: &Client, name: &str) -> anyhow::Result<()> {
+    let force = pg::server_info(admin).await.is_ok_and(|i| i.version_num >= 130_000);
+    let sql = format!(
+        "DROP DATABASE IF EXISTS {}{}",
+        quote_ident(name),
+        if force { " WITH (FORCE)" } else { "" }
+    );
+    admin
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| anyhow!("dropping database {name}: {}", describe_pg_error(&e)))
+}
+
+/// Row counts and content checksums of every table of a database, computed by streaming
+/// (used on scratch databases restored by `verify --deep`, which nothing else writes).
 pub async fn checksum_database(url: &str, db: &str, progress: &Progress) -> anyhow::Result<Vec<TableEntry>> {
     let client = pg_connect::connect(&pg::with_database(url, db)?, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
-    pg::prepare_session(&client).await?;
+    // Nothing writes to a scratch database, so a second connection sees the same data.
+    let second = pg_connect::connect(&pg::with_database(url, db)?, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+    checksum_with(&client, &second, db, progress).await
+}
+
+/// Row counts and content checksums of a snapshot clone. A clone does not accept
+/// connections, so it is opened just long enough for our two sessions to connect and
+/// closed again before any row is read: sessions already connected are not affected by
+/// `ALLOW_CONNECTIONS false`, and the window in which anyone else could connect is a few
+/// milliseconds.
+pub async fn checksum_clone(url: &str, clone: &str, progress: &Progress) -> anyhow::Result<Vec<TableEntry>> {
+    let admin = pg::connect_maintenance(url).await?;
+    if !pg::database_exists(&admin, clone).await? {
+        bail!(
+            "the clone database {clone} is not on this server ({}): clones live in the source's cluster; connect with --url to that server",
+            pg::conn_facts(url).map(|f| f.server_key).unwrap_or_default()
+        );
+    }
+    let set_allow = |allow: bool| format!("ALTER DATABASE {} ALLOW_CONNECTIONS {allow}", quote_ident(clone));
+    admin
+        .batch_execute(&set_allow(true))
+        .await
+        .map_err(|e| anyhow!("opening the clone {clone} to read it: {}", describe_pg_error(&e)))?;
+    let target = pg::with_database(url, clone)?;
+    let sessions = async {
+        let a = pg_connect::connect(&target, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+        let b = pg_connect::connect(&target, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
+        Ok::<_, anyhow::Error>((a, b))
+    }
+    .await;
+    // Closed again whatever happened: a clone must never stay connectable.
+    let relock = admin.batch_execute(&set_allow(false)).await;
+    let (client, second) = sessions?;
+    relock.map_err(|e| anyhow!("locking the clone {clone} again: {}", describe_pg_error(&e)))?;
+    checksum_with(&client, &second, clone, progress).await
+}
+
+/// The checksum pass over two sessions on the same, unchanging database.
+async fn checksum_with(
+    client: &Client,
+    second: &Client,
+    db: &str,
+    progress: &Progress,
+) -> anyhow::Result<Vec<TableEntry>> {
+    pg::prepare_session(client).await?;
+    pg::prepare_session(second).await?;
     client
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(|e| anyhow!("checksumming {db}: {}", describe_pg_error(&e)))?;
-    let tables = pg::tables_in_scope(&client, &SnapshotScope::Database).await?;
+    let tables = pg::tables_in_scope(client, &SnapshotScope::Database).await?;
     let total: u64 = tables.iter().map(|t| t.bytes.max(0) as u64).sum();
     progress.phase(&format!("checksumming {} table(s)", tables.len()), total);
-    // Nothing writes to a clone, so a second connection sees the same data.
-    let second = pg_connect::connect(&pg::with_database(url, db)?, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
-    pg::prepare_session(&second).await?;
-    let info = pg::server_info(&client).await?;
-    let jobs = super::pg_copy::copy_jobs(&client, &tables, info.version_num).await?;
-    let streamed = super::pg_copy::run_jobs(&[&client, &second], &tables, jobs, None, progress).await?;
+    let info = pg::server_info(client).await?;
+    let jobs = super::pg_copy::copy_jobs(client, &tables, info.version_num).await?;
+    let streamed = super::pg_copy::run_jobs(&[client, second], &tables, jobs, None, progress).await?;
     let mut out = Vec::new();
     for (t, s) in tables.iter().zip(streamed) {
-        let sequences = super::pg_copy::owned_sequences(&client, t.oid).await?;
+        let sequences = super::pg_copy::owned_sequences(client, t.oid).await?;
         out.push(TableEntry {
             schema: t.schema.clone(),
             name: t.name.clone(),
@@ -177,8 +238,8 @@ pub async fn take(
             ))
             .await
             .map_err(|e| anyhow!("marking the clone: {}", describe_pg_error(&e)))?;
-        let tables = checksum_database(url, &name, progress).await?;
-        // Nobody should connect to a snapshot; it stays usable as a template.
+        // Nobody should connect to a snapshot; it stays usable as a template. Its row
+        // counts and checksums are computed afterwards (`snapshot::content`).
         admin
             .batch_execute(&format!(
                 "ALTER DATABASE {} ALLOW_CONNECTIONS false",
@@ -186,16 +247,16 @@ pub async fn take(
             ))
             .await
             .map_err(|e| anyhow!("locking the clone: {}", describe_pg_error(&e)))?;
-        Ok::<_, anyhow::Error>(tables)
+        Ok::<_, anyhow::Error>(())
     }
     .await;
-    let tables = match result {
-        Ok(t) => t,
+    match result {
+        Ok(()) => {}
         Err(e) => {
             let _ = drop_database(&admin, &name).await;
             return Err(e);
         }
-    };
+    }
     progress.finish();
     let _ = std::fs::remove_file(b.path("clone.name"));
     Ok(Manifest {
@@ -207,13 +268,15 @@ pub async fn take(
         strategy: Strategy::Clone,
         strategy_reason: reason,
         scope: SnapshotScope::Database,
-        tables,
+        content: ContentStatus::Pending,
+        tables: Vec::new(),
         files: Vec::new(),
         clone_database: Some(name),
         ddl_source: None,
         content_checksum_algorithm: PG_ALGORITHM.into(),
         bytes: 0,
         duration_ms: started.elapsed().as_millis() as u64,
+        content_duration_ms: None,
         label,
         operation,
         verified: true,

@@ -82,7 +82,7 @@ pub fn apply(rule: &PruneRule, url: Option<&str>) -> anyhow::Result<PrunePlan> {
                         let Some(name) = &s.clone_database else { continue };
                         let same_server = s.source_key.starts_with(&format!("postgres://{server}/"));
                         match (&admin, same_server) {
-                            (Ok(a), true) => match pg_clone::drop_database(a, name).await {
+                            (Ok(a), true) => match pg_clone::drop_clone(a, name).await {
                                 Ok(()) => out.clones_dropped.push(name.clone()),
                                 Err(e) => out.warnings.push(format!("could not drop clone {name}: {e:#}")),
                             },

@@ -101,6 +101,20 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
         prog.note(&w);
         warnings.push(w);
     }
+    // A clone restores without its checksums, but the outcome reports its tables and rows
+    // (and they are worth recording before anything else happens to the snapshot).
+    let m = match (&m.content_pending(), opts.to_url.as_deref().or(opts.url.as_deref())) {
+        (true, Some(url)) => match super::content::ensure_content(&m.id, url, &prog) {
+            Ok(full) => full,
+            Err(e) => {
+                let w = format!("the row counts of snapshot {} are not recorded yet: {e:#}", m.id);
+                prog.note(&w);
+                warnings.push(w);
+                m
+            }
+        },
+        _ => m,
+    };
     let tables = select_tables(&m, opts.tables.as_deref())?;
     let rows = tables.iter().map(|t| t.rows).sum();
     let names: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
@@ -272,6 +286,7 @@ fn pre_restore_snapshot(url: &str, m: &Manifest, progress: bool) -> anyhow::Resu
         progress,
         terminate_sessions: false,
         keep: None,
+        wait_content: false,
     };
     let taken = super::take_with(&target, &opts).map_err(|e| {
         anyhow!("snapshotting the current state before the in-place restore failed, nothing was changed: {e:#}")

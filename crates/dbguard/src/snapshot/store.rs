@@ -363,6 +363,31 @@ pub fn load_all() -> anyhow::Result<Loaded> {
     Ok((out, bad))
 }
 
+/// Replace the manifest of a complete snapshot: written to a temporary name, synced, and
+/// renamed over `manifest.json`, so readers see the old manifest or the new one, never a
+/// half-written file. Fails (and writes nothing) when the snapshot was deleted meanwhile.
+pub fn rewrite_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
+    let mpath = dir.join(MANIFEST);
+    if !mpath.exists() {
+        bail!("snapshot {} no longer exists (it was pruned or deleted)", manifest.id);
+    }
+    let tmp = dir.join(format!("{MANIFEST}{TMP_PREFIX}{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let json = serde_json::to_vec_pretty(manifest)?;
+    let written = (|| {
+        let mut f = create_private_file(&tmp)?;
+        f.write_all(&json).map_err(|e| io_error(e, "writing manifest.json"))?;
+        f.sync_all().map_err(|e| io_error(e, "syncing manifest.json"))?;
+        fs::rename(&tmp, &mpath).map_err(|e| io_error(e, "replacing manifest.json"))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(dir);
+    Ok(())
+}
+
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let text = fs::read(dir.join(MANIFEST)).with_context(|| format!("no readable {MANIFEST}"))?;
     serde_json::from_slice(&text).with_context(|| format!("{MANIFEST} is not valid"))

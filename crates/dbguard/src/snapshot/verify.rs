@@ -37,6 +37,8 @@ pub struct VerifyReport {
     pub ok: bool,
     pub files_checked: usize,
     pub deep: bool,
+    /// "complete" once the snapshot's row counts and checksums are recorded.
+    pub content_status: super::manifest::ContentStatus,
     pub tables_checked: usize,
     pub problems: Vec<String>,
 }
@@ -85,10 +87,23 @@ pub fn verify(
 ) -> anyhow::Result<VerifyReport> {
     let mut problems = check_files(dir, m);
     let mut tables_checked = 0;
+    let completed;
+    let mut m = m;
     if m.source.engine == "postgres" && (deep || m.clone_database.is_some()) {
         let url = url.ok_or_else(|| {
             anyhow!("checking snapshot {} needs a connection to its PostgreSQL server: pass --url or set DATABASE_URL (the manifest keeps no passwords)", m.id)
         })?;
+        // A clone whose row counts are still pending gets them now (or waits for the
+        // background pass), from the clone itself, which nothing writes.
+        if m.content_pending() {
+            match super::content::ensure_content(&m.id, url, progress) {
+                Ok(full) => {
+                    completed = full;
+                    m = &completed;
+                }
+                Err(e) => problems.push(format!("{e:#}")),
+            }
+        }
         let rt = crate::engine::pg_connect::runtime()?;
         rt.block_on(async {
             if let Some(clone) = &m.clone_database {
@@ -131,6 +146,7 @@ pub fn verify(
     Ok(VerifyReport {
         id: m.id.clone(),
         ok: problems.is_empty(),
+        content_status: m.content,
         files_checked: m.files.len(),
         deep,
         tables_checked,
