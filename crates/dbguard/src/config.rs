@@ -123,6 +123,17 @@ const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];
 
+/// The configuration for this process's working directory, loaded once. A file that
+/// cannot be read counts as no file here; commands that resolve a target report the
+/// error itself (`target::resolve` loads and fails on it).
+pub fn current() -> &'static Config {
+    static CURRENT: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+    CURRENT.get_or_init(|| {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Config::load(&cwd).unwrap_or_default()
+    })
+}
+
 impl Config {
     /// Find and load the configuration for a working directory, using the process
     /// environment for `DBGUARD_CONFIG`.
@@ -179,20 +190,9 @@ impl Config {
         })
     }
 
-    // Read by the run/policy code (not yet wired): keep it compiled without warnings.
-    #[allow(dead_code)]
     /// Max age of the newest snapshot required before destructive operations in `env`.
     pub fn freshness_for(&self, env: Environment) -> Option<Duration> {
         self.freshness.get(env.as_str()).and_then(|v| parse_duration(v).ok())
-    }
-
-    #[allow(dead_code)]
-    /// Where snapshots live: `[snapshots] dir`, else `<data dir>/snapshots`.
-    pub fn snapshots_dir(&self) -> PathBuf {
-        self.snapshots
-            .dir
-            .clone()
-            .unwrap_or_else(|| data_dir().join("snapshots"))
     }
 }
 

@@ -287,6 +287,31 @@ pub fn build(req: PlanRequest) -> Plan {
         contents: Contents { total_rows, exact: total_rows_exact },
         policy: &policy,
     });
+    // `[freshness]`: where the policy would let it run without a snapshot, a required
+    // maximum snapshot age still makes dbguard take one first when the newest is older.
+    if verdict.action == Action::Allow {
+        if let Some(t) = target.as_ref() {
+            let max_age = crate::config::Config::load(&req.cwd)
+                .ok()
+                .and_then(|c| c.freshness_for(t.environment));
+            if let Some(max) = max_age {
+                let fresh = crate::snapshot::newest_for(t)
+                    .is_some_and(|s| s.age_seconds >= 0 && (s.age_seconds as u64) < max.as_secs());
+                if !fresh {
+                    verdict = Verdict {
+                        action: Action::Snapshot,
+                        reason: format!(
+                            "dbguard.toml requires a snapshot younger than {} s for {} databases, and there is none",
+                            max.as_secs(),
+                            t.environment.as_str()
+                        ),
+                        rule: format!("freshness.{}", t.environment.as_str()),
+                        needs_snapshot: true,
+                    };
+                }
+            }
+        }
+    }
     let snapshot = if verdict.needs_snapshot || verdict.action == Action::Block {
         Some(snapshot_need(&analysis.findings, target.as_ref()))
     } else {

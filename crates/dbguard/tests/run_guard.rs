@@ -389,3 +389,46 @@ fn impact_is_measured_and_an_empty_database_needs_no_approval() {
         "a snapshot was still taken: {v:#}"
     );
 }
+
+#[test]
+fn freshness_makes_an_allowed_destructive_command_take_a_snapshot_first() {
+    let w = World::new();
+    w.set_config("[policy]\ndevelopment = \"allow\"\n\n[freshness]\ndevelopment = \"1h\"\n\n[snapshots]\nkeep = 2\n");
+    let d = tmp();
+    let db = d.path().join("app.db");
+    let conn = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2);")
+        .status()
+        .expect("sqlite3");
+    assert!(conn.success());
+
+    // status reports the unmet requirement.
+    let out = w.dbguard(d.path(), &["status", "--json", "--url", db.to_str().unwrap()]);
+    let v = json(&out);
+    assert_eq!(v["freshness"]["met"], false, "{v:#}");
+
+    // `allow` would run it bare; freshness makes dbguard snapshot first.
+    for i in 0..3 {
+        let sql = format!("DELETE FROM t WHERE x = {i} OR 1 = 1");
+        let out = w.dbguard(d.path(), &["run", "--json", "--", "sqlite3", db.to_str().unwrap(), &sql]);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let v = json(&out);
+        if i == 0 {
+            assert_eq!(v["plan"]["verdict"]["rule"], "freshness.development", "{v:#}");
+            assert!(v["snapshot"]["id"].is_string(), "{v:#}");
+        } else {
+            // A fresh snapshot exists now: the policy's `allow` stands.
+            assert_eq!(v["plan"]["verdict"]["action"], "allow", "{v:#}");
+        }
+    }
+    let out = w.dbguard(d.path(), &["status", "--json", "--url", db.to_str().unwrap()]);
+    assert_eq!(json(&out)["freshness"]["met"], true);
+    // [snapshots] keep = 2 applies to retention.
+    for _ in 0..3 {
+        let out = w.dbguard(d.path(), &["snapshot", "--url", db.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    }
+    let v = json(&w.dbguard(d.path(), &["snapshots", "--json"]));
+    assert_eq!(v["snapshots"].as_array().unwrap().len(), 2, "{v:#}");
+}

@@ -32,9 +32,10 @@ pub struct Args {
     /// End other sessions on the database so that it can be cloned.
     #[arg(long)]
     pub terminate_sessions: bool,
-    /// Snapshots to keep per database afterwards (retention).
-    #[arg(long, default_value_t = snapshot::DEFAULT_KEEP)]
-    pub keep: usize,
+    /// Snapshots to keep per database afterwards (retention; default `[snapshots] keep`
+    /// from dbguard.toml, else 10).
+    #[arg(long)]
+    pub keep: Option<usize>,
     /// Clone snapshots: wait until the per-table row counts and content checksums are
     /// recorded (by default they are computed in the background, right after).
     #[arg(long)]
@@ -176,7 +177,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         operation: None,
         progress: !a.json,
         terminate_sessions: a.terminate_sessions,
-        keep: Some(a.keep),
+        keep: Some(a.keep.unwrap_or(crate::config::current().snapshots.keep)),
         wait_content: a.wait_checksums,
     };
     let m = snapshot::take_with(&t, &opts)?;
@@ -423,7 +424,7 @@ pub fn prune(a: PruneArgs) -> anyhow::Result<u8> {
     let keep = match (a.keep, older_than) {
         (Some(k), _) => Some(k),
         (None, Some(_)) => None,
-        (None, None) => Some(snapshot::DEFAULT_KEEP),
+        (None, None) => Some(crate::config::current().snapshots.keep),
     };
     let t = target(a.url)?;
     let rule = prune::PruneRule {

@@ -67,6 +67,16 @@ struct Snapshot {
     verified: bool,
 }
 
+/// `[freshness]` for the target's environment, and whether the newest snapshot meets it.
+#[derive(Serialize)]
+struct Freshness {
+    /// The required maximum age, as written in dbguard.toml.
+    max_age: String,
+    max_age_seconds: u64,
+    /// The newest snapshot is younger than that.
+    met: bool,
+}
+
 #[derive(Serialize)]
 struct Totals {
     tables: usize,
@@ -91,6 +101,7 @@ struct Report {
     /// dbguard snapshot clones on the same server (not listed).
     snapshot_clones_on_server: Option<i64>,
     newest_snapshot: Option<Snapshot>,
+    freshness: Option<Freshness>,
     /// Everything worth a second look: resolver traps and what the database showed.
     warnings: Vec<String>,
 }
@@ -169,6 +180,20 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         strategy: s.strategy.as_str().to_string(),
         verified: s.verified,
     });
+    let freshness = crate::config::Config::load(&cwd).ok().and_then(|cfg| {
+        let max = cfg.freshness_for(target.environment)?;
+        let written = cfg.freshness.get(target.environment.as_str()).cloned().unwrap_or_default();
+        let met = newest_snapshot.as_ref().is_some_and(|s| s.age_seconds >= 0 && (s.age_seconds as u64) < max.as_secs());
+        Some(Freshness { max_age: written, max_age_seconds: max.as_secs(), met })
+    });
+    if let Some(f) = freshness.as_ref().filter(|f| !f.met) {
+        warnings.push(format!(
+            "dbguard.toml requires a snapshot younger than {} for {} databases, and {}: take one with `dbguard snapshot`",
+            f.max_age,
+            target.environment.as_str(),
+            if newest_snapshot.is_some() { "the newest is older" } else { "there is none" }
+        ));
+    }
     let report = Report {
         target,
         server,
@@ -181,6 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         snapshot_clone,
         snapshot_clones_on_server,
         newest_snapshot,
+        freshness,
         warnings: warnings.iter().map(|w| dbguard_core::redact::redact_text(w)).collect(),
     };
     if args.json {

@@ -32,9 +32,6 @@ pub use restore::{restore, RestoreOptions};
 use crate::target::ResolvedTarget;
 use progress::Progress;
 
-/// Default retention: snapshots kept per database.
-pub const DEFAULT_KEEP: usize = 10;
-
 /// Options beyond the basic `take` signature.
 #[derive(Debug, Clone)]
 pub struct TakeOptions {
@@ -75,7 +72,7 @@ pub fn take(
             operation,
             progress,
             terminate_sessions: false,
-            keep: Some(DEFAULT_KEEP),
+            keep: Some(crate::config::current().snapshots.keep),
             wait_content: false,
         },
     )

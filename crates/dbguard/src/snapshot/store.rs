@@ -34,8 +34,12 @@ pub fn home_dir() -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("cannot find a data directory for snapshots: set DBGUARD_HOME"))
 }
 
-/// `home/snapshots`, created with mode 0700.
+/// `[snapshots] dir` from dbguard.toml, else `home/snapshots`; created with mode 0700.
 pub fn snapshots_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = crate::config::current().snapshots.dir.clone() {
+        make_private_dir(&dir)?;
+        return Ok(dir);
+    }
     let home = home_dir()?;
     let dir = home.join("snapshots");
     make_private_dir(&home)?;
