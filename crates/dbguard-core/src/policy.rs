@@ -242,7 +242,11 @@ mod tests {
         let f = drop_table();
         let mut c = ctx(&f, Environment::Development, &p);
         c.contents.total_rows = Some(0);
-        assert_eq!(decide(&c).action, Action::Approve, "an estimate of 0 is not proof of emptiness");
+        assert_eq!(
+            decide(&c).action,
+            Action::Approve,
+            "an estimate of 0 is not proof of emptiness"
+        );
         c.contents.exact = true;
         assert_eq!(decide(&c).action, Action::Snapshot);
         c.environment = Environment::Production;

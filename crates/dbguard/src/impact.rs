@@ -135,7 +135,11 @@ pub fn measure_plan(
                 .iter()
                 .map(|f| impact_of(db.as_mut(), &tables, f, exact))
                 .collect();
-            Ok(PlanMeasure { impacts, total_rows, total_exact })
+            Ok(PlanMeasure {
+                impacts,
+                total_rows,
+                total_exact,
+            })
         })();
         let _ = tx.send(r);
     });

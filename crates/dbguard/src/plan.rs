@@ -284,7 +284,10 @@ pub fn build(req: PlanRequest) -> Plan {
         findings: &analysis.findings,
         environment: target.as_ref().map(|t| t.environment).unwrap_or_default(),
         protected: target.as_ref().map(|t| t.protected).unwrap_or(false),
-        contents: Contents { total_rows, exact: total_rows_exact },
+        contents: Contents {
+            total_rows,
+            exact: total_rows_exact,
+        },
         policy: &policy,
     });
     // `[freshness]`: where the policy would let it run without a snapshot, a required

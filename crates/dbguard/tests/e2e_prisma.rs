@@ -98,7 +98,12 @@ fn scenario(name: &str, command: &[&str], before: impl Fn(&Project), all_gone: b
     ) == "0";
     if now_empty {
         assert_eq!(out.status.code(), Some(0), "empty database:\n{}", describe(&out));
-        assert_eq!(json(&out)["plan"]["verdict"]["rule"], "empty database", "{}", describe(&out));
+        assert_eq!(
+            json(&out)["plan"]["verdict"]["rule"],
+            "empty database",
+            "{}",
+            describe(&out)
+        );
     } else {
         assert_eq!(out.status.code(), Some(3), "approval reused:\n{}", describe(&out));
     }
@@ -120,8 +125,16 @@ fn scenario(name: &str, command: &[&str], before: impl Fn(&Project), all_gone: b
         .iter()
         .filter_map(|e| e["outcome"].as_str())
         .collect();
-    let last: &[&str] = if now_empty { &["started", "ran"] } else { &["needs_approval"] };
-    let expected: Vec<&str> = ["needs_approval", "started", "ran"].iter().chain(last).copied().collect();
+    let last: &[&str] = if now_empty {
+        &["started", "ran"]
+    } else {
+        &["needs_approval"]
+    };
+    let expected: Vec<&str> = ["needs_approval", "started", "ran"]
+        .iter()
+        .chain(last)
+        .copied()
+        .collect();
     assert_eq!(outcomes, expected, "{log}");
 
     // 6. Production (by dbguard.toml): blocked, untouched.

@@ -370,13 +370,19 @@ fn impact_is_measured_and_an_empty_database_needs_no_approval() {
     let text = describe(&out);
     assert!(!text.contains(PASSWORD), "{text}");
     let v = json(&out);
-    assert_eq!(v["plan"]["impacts"][0]["rows"], 5, "the plan shows the rows it would destroy: {v:#}");
+    assert_eq!(
+        v["plan"]["impacts"][0]["rows"], 5,
+        "the plan shows the rows it would destroy: {v:#}"
+    );
     assert_eq!(v["plan"]["total_rows"], 6, "{v:#}");
     assert_eq!(count(&db, "items"), Some(5));
 
     // Every table empty: nothing to lose, so it runs after a snapshot, without approval.
     let empty = cluster.create_db("empty");
-    cluster.psql(&empty, "CREATE TABLE items (id int PRIMARY KEY); CREATE TABLE other (x int);");
+    cluster.psql(
+        &empty,
+        "CREATE TABLE items (id int PRIMARY KEY); CREATE TABLE other (x int);",
+    );
     let url = cluster.url(&empty);
     let cmd = drop_cmd(&url, "items");
     let out = w.dbguard(d.path(), &args(&["run"], &cmd));
@@ -411,7 +417,10 @@ fn freshness_makes_an_allowed_destructive_command_take_a_snapshot_first() {
     // `allow` would run it bare; freshness makes dbguard snapshot first.
     for i in 0..3 {
         let sql = format!("DELETE FROM t WHERE x = {i} OR 1 = 1");
-        let out = w.dbguard(d.path(), &["run", "--json", "--", "sqlite3", db.to_str().unwrap(), &sql]);
+        let out = w.dbguard(
+            d.path(),
+            &["run", "--json", "--", "sqlite3", db.to_str().unwrap(), &sql],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
         let v = json(&out);
         if i == 0 {

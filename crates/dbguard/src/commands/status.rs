@@ -182,9 +182,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     });
     let freshness = crate::config::Config::load(&cwd).ok().and_then(|cfg| {
         let max = cfg.freshness_for(target.environment)?;
-        let written = cfg.freshness.get(target.environment.as_str()).cloned().unwrap_or_default();
-        let met = newest_snapshot.as_ref().is_some_and(|s| s.age_seconds >= 0 && (s.age_seconds as u64) < max.as_secs());
-        Some(Freshness { max_age: written, max_age_seconds: max.as_secs(), met })
+        let written = cfg
+            .freshness
+            .get(target.environment.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let met = newest_snapshot
+            .as_ref()
+            .is_some_and(|s| s.age_seconds >= 0 && (s.age_seconds as u64) < max.as_secs());
+        Some(Freshness {
+            max_age: written,
+            max_age_seconds: max.as_secs(),
+            met,
+        })
     });
     if let Some(f) = freshness.as_ref().filter(|f| !f.met) {
         warnings.push(format!(
