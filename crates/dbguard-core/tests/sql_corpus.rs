@@ -246,3 +246,23 @@ fn bench_8mb_sqlite() {
     );
     assert_eq!(findings.len(), destructive, "{:?}", findings.first());
 }
+
+/// The same 8 MB through the MySQL dialect (chunked like SQLite; peak RSS with `/usr/bin/time -v`).
+#[test]
+#[ignore = "benchmark: run in release with --ignored"]
+fn bench_8mb_mysql() {
+    let (sql, destructive) = generate_migrations(8 * 1024 * 1024);
+    let sql = sql
+        .replace("bigserial", "bigint AUTO_INCREMENT")
+        .replace("timestamptz", "datetime")
+        .replace("now()", "0");
+    let start = std::time::Instant::now();
+    let findings = analyze_sql(&sql, Dialect::Mysql);
+    eprintln!(
+        "analyze_sql (mysql): {} bytes, {} findings in {:.3}s",
+        sql.len(),
+        findings.len(),
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(findings.len(), destructive, "{:?}", findings.first());
+}

@@ -2,6 +2,16 @@
 //! The dialect's tokenizer splits the text (so `;` inside strings, comments and backticks never
 //! splits), each statement is parsed on its own, and the AST is checked for the same kinds of
 //! loss as PostgreSQL where they apply.
+//!
+//! The text is tokenized in chunks (as `postgres.rs` does), so memory stays bounded on
+//! multi-megabyte migrations: a whole-text token vector of 8 MB of SQL takes over 200 MB. A chunk
+//! is cut at a line end; only statements whose terminating `;` lies inside the chunk are
+//! committed, and the rest is tokenized again with the next chunk. The tokenizer reads left to
+//! right, so every token up to that `;` is the one a whole-text pass would produce, and a cut
+//! inside a string, comment or trigger body only delays the statement to a later (or larger)
+//! chunk. A statement longer than the chunk doubles the chunk until it fits. Token positions are
+//! moved from chunk-relative to whole-text line:column before anything reads them, so findings and
+//! parser messages are the same as with one pass over the whole text.
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, BinaryOperator, CascadeOption, Expr, FromTable, ObjectName, ObjectType,
@@ -10,11 +20,14 @@ use sqlparser::ast::{
 use sqlparser::dialect::{Dialect as SqlDialect, MySqlDialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{Location as SpLocation, Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use super::constant::{self, Arith, Cmp, Const};
 use super::{display_statement, Created, Cursor, Dialect, Layout};
 use crate::finding::{Finding, FindingKind, Location, Scope};
+
+/// First chunk tokenized at once; doubled while a statement does not fit.
+const CHUNK: usize = 256 * 1024;
 
 fn dialect_of(d: Dialect) -> Box<dyn SqlDialect> {
     match d {
@@ -30,40 +43,83 @@ fn engine_name(d: Dialect) -> &'static str {
     }
 }
 
-/// Token index ranges of the statements, and the tokenizer's error if it stopped early.
-struct Split {
-    tokens: Vec<TokenWithSpan>,
-    statements: Vec<std::ops::Range<usize>>,
-    /// The tokenizer stopped here; the last range (if any) after the last `;` is incomplete.
-    error: Option<(sqlparser::tokenizer::Location, String)>,
-    /// The last range ended without a `;` (it may be incomplete when `error` is set).
-    open_tail: bool,
-}
-
 fn is_trivia(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
 }
 
-fn split(text: &str, dialect: &dyn SqlDialect) -> Split {
-    let mut tokens = Vec::new();
-    let error = Tokenizer::new(dialect, text)
-        .tokenize_with_location_into_buf(&mut tokens)
-        .err()
-        .map(|e| (e.location, e.message));
+fn is_comment(t: &Token) -> bool {
+    matches!(
+        t,
+        Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))
+    )
+}
+
+/// One statement as the splitter delimited it.
+struct RawStmt {
+    /// From its first to its last significant token, with the whitespace and comments between;
+    /// spans are whole-text line:column.
+    tokens: Vec<TokenWithSpan>,
+    /// Byte offsets of the start of its first token and the end of its last.
+    start: usize,
+    end: usize,
+}
+
+impl RawStmt {
+    fn location(&self) -> Location {
+        self.tokens
+            .first()
+            .map(|t| Location {
+                line: loc_u32(t.span.start.line),
+                column: loc_u32(t.span.start.column),
+            })
+            .unwrap_or(Location { line: 1, column: 1 })
+    }
+}
+
+enum Event {
+    Statement(RawStmt),
+    /// Byte range of a comment.
+    Comment(usize, usize),
+    /// The tokenizer stopped (unterminated quote or comment...): nothing after this is read.
+    Error {
+        /// The statement the tokenizer stopped in, when it had begun.
+        tail: Option<RawStmt>,
+        location: Location,
+        offset: usize,
+        message: String,
+    },
+}
+
+/// Token index ranges of the statements of one tokenized chunk.
+struct ChunkSplit {
+    statements: Vec<std::ops::Range<usize>>,
+    /// The last range ends without a `;`.
+    open_tail: bool,
+    /// Index of the last top-level `;`: everything up to it is final.
+    commit: Option<usize>,
+}
+
+/// Statement boundaries: a `;` outside parentheses and outside the `BEGIN ... END` body of a
+/// CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT. `tokens` must start at a statement boundary.
+fn split_tokens(tokens: &[TokenWithSpan]) -> ChunkSplit {
     let mut statements = Vec::new();
+    let mut commit = None;
     let mut start: Option<usize> = None;
     let mut last_sig = 0usize;
     let mut depth = 0u32;
     let mut block = 0u32;
     let mut block_mode = false;
     let mut first_word: Option<Keyword> = None;
-    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !is_trivia(&tokens[i].token)).collect();
-    for (k, &i) in sig.iter().enumerate() {
-        let tok = &tokens[i].token;
+    for (i, t) in tokens.iter().enumerate() {
+        let tok = &t.token;
+        if is_trivia(tok) {
+            continue;
+        }
         if matches!(tok, Token::SemiColon) && depth == 0 && block == 0 {
             if let Some(s) = start.take() {
                 statements.push(s..last_sig + 1);
             }
+            commit = Some(i);
             first_word = None;
             block_mode = false;
             continue;
@@ -93,7 +149,7 @@ fn split(text: &str, dialect: &dyn SqlDialect) -> Split {
                     match kw {
                         Keyword::BEGIN | Keyword::CASE => block = block.saturating_add(1),
                         Keyword::END => {
-                            let next = sig.get(k + 1).map(|&j| &tokens[j].token);
+                            let next = tokens[i + 1..].iter().map(|t| &t.token).find(|t| !is_trivia(t));
                             let closes_other = matches!(next, Some(Token::Word(n)) if ["IF", "LOOP", "WHILE", "REPEAT"].iter().any(|k| n.value.eq_ignore_ascii_case(k)));
                             if !closes_other {
                                 block = block.saturating_sub(1);
@@ -110,49 +166,189 @@ fn split(text: &str, dialect: &dyn SqlDialect) -> Split {
     if let Some(s) = start {
         statements.push(s..last_sig + 1);
     }
-    Split {
-        tokens,
+    ChunkSplit {
         statements,
-        error,
         open_tail,
+        commit,
+    }
+}
+
+/// A chunk-relative position made whole-text, given where the chunk starts.
+fn rebase(loc: &mut SpLocation, origin: Location) {
+    if loc.line == 0 {
+        return;
+    }
+    if loc.line == 1 {
+        loc.column = loc.column.saturating_add(u64::from(origin.column)).saturating_sub(1);
+    }
+    loc.line = loc.line.saturating_add(u64::from(origin.line)).saturating_sub(1);
+}
+
+/// End of the chunk starting at `base`: a line end in the second half of `base + size`, or the
+/// text's end (then `true`).
+fn chunk_end(text: &str, base: usize, size: usize) -> (usize, bool) {
+    let want = base.saturating_add(size);
+    if want >= text.len() {
+        return (text.len(), true);
+    }
+    let bytes = text.as_bytes();
+    let floor = base + size / 2;
+    if let Some(nl) = bytes[floor..want].iter().rposition(|&b| b == b'\n') {
+        return (floor + nl + 1, false);
+    }
+    let mut end = want;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end <= base {
+        // A chunk smaller than one character: take that character, so the loop always advances.
+        end = want;
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+    }
+    (end, end >= text.len())
+}
+
+/// Split `text` into statements chunk by chunk (see the module comment), in text order.
+/// Comments are reported only when `comments` is set.
+fn split(text: &str, dialect: &dyn SqlDialect, chunk: usize, comments: bool, on: &mut dyn FnMut(Event)) {
+    let chunk = chunk.max(1);
+    // Statement starts and ends, commit points and errors only move forward, and so do comments:
+    // one cursor each keeps byte offsets to one pass over the text.
+    let mut cursor = Cursor::new(text);
+    let mut comment_cursor = Cursor::new(text);
+    let mut buf: Vec<TokenWithSpan> = Vec::new();
+    let mut base = 0usize;
+    let mut size = chunk;
+    while base < text.len() {
+        let (end, last) = chunk_end(text, base, size);
+        let slice = &text[base..end];
+        if !last && slice.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            base = end;
+            continue;
+        }
+        let origin = cursor.locate(base);
+        buf.clear();
+        let error = Tokenizer::new(dialect, slice)
+            .tokenize_with_location_into_buf(&mut buf)
+            .err();
+        let sp = split_tokens(&buf);
+        // Tokens up to here (the committing `;` included) are final.
+        let upto = match (last, sp.commit) {
+            (true, _) => buf.len(),
+            (false, Some(c)) => c + 1,
+            (false, None) => {
+                size = size.saturating_mul(2);
+                continue;
+            }
+        };
+        for t in &mut buf[..upto] {
+            rebase(&mut t.span.start, origin);
+            rebase(&mut t.span.end, origin);
+        }
+        if comments {
+            for t in buf[..upto].iter().filter(|t| is_comment(&t.token)) {
+                let s = comment_cursor.seek(loc_u32(t.span.start.line), loc_u32(t.span.start.column));
+                let e = comment_cursor.seek(loc_u32(t.span.end.line), loc_u32(t.span.end.column));
+                on(Event::Comment(s, e.max(s)));
+            }
+        }
+        // The `;` that commits this chunk, before its tokens are moved out.
+        let next_base = sp.commit.filter(|_| !last).and_then(|c| buf.get(c)).map(|t| t.span.end);
+        let n = sp.statements.len();
+        let mut tokens = buf.drain(..);
+        let mut pos = 0usize;
+        for (k, r) in sp.statements.into_iter().enumerate() {
+            if !last && k + 1 == n && sp.open_tail {
+                // Not terminated inside this chunk: read again with the next one.
+                break;
+            }
+            let own: Vec<TokenWithSpan> = tokens.by_ref().skip(r.start - pos).take(r.len()).collect();
+            pos = r.end;
+            let (Some(first), Some(final_tok)) = (own.first(), own.last()) else {
+                continue;
+            };
+            let start = cursor.seek(loc_u32(first.span.start.line), loc_u32(first.span.start.column));
+            let end = cursor.seek(loc_u32(final_tok.span.end.line), loc_u32(final_tok.span.end.column));
+            let stmt = RawStmt {
+                tokens: own,
+                start,
+                end: end.max(start),
+            };
+            if last && k + 1 == n && sp.open_tail && error.is_some() {
+                // The tokenizer stopped inside this statement.
+                let (location, message) = error_parts(error.as_ref(), origin);
+                let offset = stmt.start;
+                on(Event::Error {
+                    tail: Some(stmt),
+                    location,
+                    offset,
+                    message,
+                });
+                return;
+            }
+            on(Event::Statement(stmt));
+        }
+        drop(tokens);
+        if last {
+            if error.is_some() {
+                let (location, message) = error_parts(error.as_ref(), origin);
+                let offset = cursor.seek(location.line, location.column);
+                on(Event::Error {
+                    tail: None,
+                    location,
+                    offset,
+                    message,
+                });
+            }
+            return;
+        }
+        match next_base {
+            Some(loc) => {
+                let next = cursor.seek(loc_u32(loc.line), loc_u32(loc.column));
+                if next > base {
+                    base = next;
+                    size = chunk;
+                } else {
+                    // Never expected; growing still ends at the text's end.
+                    size = size.saturating_mul(2);
+                }
+            }
+            None => size = size.saturating_mul(2),
+        }
+    }
+}
+
+fn error_parts(error: Option<&sqlparser::tokenizer::TokenizerError>, origin: Location) -> (Location, String) {
+    match error {
+        Some(e) => {
+            let mut loc = e.location;
+            rebase(&mut loc, origin);
+            (
+                Location {
+                    line: loc_u32(loc.line),
+                    column: loc_u32(loc.column),
+                },
+                e.message.clone(),
+            )
+        }
+        None => (origin, String::new()),
     }
 }
 
 pub(super) fn layout(text: &str, d: Dialect) -> Layout {
+    layout_chunked(text, d, CHUNK)
+}
+
+fn layout_chunked(text: &str, d: Dialect, chunk: usize) -> Layout {
     let dialect = dialect_of(d);
-    let sp = split(text, &*dialect);
-    // Every position of interest, converted to byte offsets in one forward pass.
-    let mut points: Vec<(u32, u32)> = Vec::new();
-    for r in &sp.statements {
-        let (a, b) = (&sp.tokens[r.start].span.start, &sp.tokens[r.end - 1].span.end);
-        points.push((loc_u32(a.line), loc_u32(a.column)));
-        points.push((loc_u32(b.line), loc_u32(b.column)));
-    }
-    let n_stmt_points = points.len();
-    for t in &sp.tokens {
-        if let Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) = &t.token {
-            points.push((loc_u32(t.span.start.line), loc_u32(t.span.start.column)));
-            points.push((loc_u32(t.span.end.line), loc_u32(t.span.end.column)));
-        }
-    }
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by_key(|&i| points[i]);
-    let mut offsets = vec![0usize; points.len()];
-    let mut cursor = Cursor::new(text);
-    for i in order {
-        offsets[i] = cursor.seek(points[i].0, points[i].1);
-    }
     let mut layout = Layout::default();
-    for pair in offsets[..n_stmt_points].chunks(2) {
-        if let [s, e] = pair {
-            layout.statements.push((*s, (*e).max(*s)));
-        }
-    }
-    for pair in offsets[n_stmt_points..].chunks(2) {
-        if let [s, e] = pair {
-            layout.comments.push((*s, (*e).max(*s)));
-        }
-    }
+    split(text, &*dialect, chunk, true, &mut |ev| match ev {
+        Event::Statement(s) | Event::Error { tail: Some(s), .. } => layout.statements.push((s.start, s.end)),
+        Event::Comment(s, e) => layout.comments.push((s, e)),
+        Event::Error { tail: None, .. } => {}
+    });
     layout
 }
 
@@ -176,54 +372,64 @@ struct Analyzer {
 }
 
 pub(super) fn analyze(text: &str, d: Dialect) -> Vec<Finding> {
+    analyze_chunked(text, d, CHUNK)
+}
+
+fn analyze_chunked(text: &str, d: Dialect, chunk: usize) -> Vec<Finding> {
     let dialect = dialect_of(d);
-    let sp = split(text, &*dialect);
     let mut an = Analyzer {
         out: Vec::new(),
         created: Created::default(),
     };
-    let mut cursor = Cursor::new(text);
-    let n = sp.statements.len();
-    for (k, r) in sp.statements.iter().enumerate() {
-        let first = &sp.tokens[r.start];
-        let last = &sp.tokens[r.end - 1];
-        let location = Location {
-            line: loc_u32(first.span.start.line),
-            column: loc_u32(first.span.start.column),
-        };
-        let s_off = cursor.seek(location.line, location.column);
-        let e_off = cursor.seek(loc_u32(last.span.end.line), loc_u32(last.span.end.column));
-        let stmt_text = text.get(s_off..e_off.max(s_off)).unwrap_or("");
-        let s = Stmt {
-            text: stmt_text,
+    split(text, &*dialect, chunk, false, &mut |ev| match ev {
+        Event::Statement(raw) => an.raw_statement(raw, text, d, &*dialect),
+        Event::Error {
+            tail,
             location,
-        };
-        if k + 1 == n && sp.open_tail && sp.error.is_some() {
-            // The tokenizer stopped inside this statement: report it (and the rest) below.
-            let rest = text.get(s_off..).unwrap_or("");
+            offset,
+            message,
+        } => {
+            // The statement the tokenizer stopped in is reported from its start, with the rest.
+            let (location, offset) = match &tail {
+                Some(t) => (t.location(), t.start),
+                None => (location, offset),
+            };
             an.unreadable(
-                Stmt { text: rest, location },
-                sp.error.as_ref().map(|e| e.1.as_str()).unwrap_or(""),
+                Stmt {
+                    text: text.get(offset..).unwrap_or(""),
+                    location,
+                },
+                &message,
             );
-            return an.out;
         }
-        let toks: Vec<TokenWithSpan> = sp.tokens[r.clone()].to_vec();
-        match Parser::new(&*dialect)
-            .with_tokens_with_locations(toks)
+        Event::Comment(..) => {}
+    });
+    an.out
+}
+
+impl Analyzer {
+    fn raw_statement(&mut self, raw: RawStmt, text: &str, d: Dialect, dialect: &dyn SqlDialect) {
+        let s = Stmt {
+            text: text.get(raw.start..raw.end).unwrap_or(""),
+            location: raw.location(),
+        };
+        let pragma = d == Dialect::Sqlite && starts_with_word(&raw.tokens, "PRAGMA");
+        match Parser::new(dialect)
+            .with_tokens_with_locations(raw.tokens)
             .parse_statements()
         {
             Ok(stmts) => {
                 for st in &stmts {
-                    an.statement(st, s);
+                    self.statement(st, s);
                 }
             }
             // sqlparser does not know every PRAGMA form (`PRAGMA foreign_keys = ON`), and no
             // PRAGMA deletes rows or tables by itself: an unparsed one is not reported.
-            Err(_) if d == Dialect::Sqlite && starts_with_word(&sp.tokens[r.clone()], "PRAGMA") => {}
+            Err(_) if pragma => {}
             Err(e) => {
                 let msg = e.to_string();
                 let engine = engine_name(d);
-                an.push(
+                self.push(
                     FindingKind::Unparseable,
                     None,
                     format!("This statement does not parse as {engine} ({msg}), so what it does is unknown."),
@@ -234,24 +440,7 @@ pub(super) fn analyze(text: &str, d: Dialect) -> Vec<Finding> {
             }
         }
     }
-    if let Some((loc, msg)) = &sp.error {
-        let location = Location {
-            line: loc_u32(loc.line),
-            column: loc_u32(loc.column),
-        };
-        let off = cursor.seek(location.line, location.column);
-        an.unreadable(
-            Stmt {
-                text: text.get(off..).unwrap_or(""),
-                location,
-            },
-            msg,
-        );
-    }
-    an.out
-}
 
-impl Analyzer {
     fn unreadable(&mut self, s: Stmt, msg: &str) {
         self.push(
             FindingKind::Unparseable,
@@ -587,5 +776,93 @@ mod tests {
             kinds("ALTER TABLE t MODIFY COLUMN c INT", Dialect::Mysql),
             vec!["alter_column_type"]
         );
+    }
+
+    /// Texts whose statements span chunk boundaries in every way: strings and comments holding
+    /// `;` and newlines, trigger/procedure bodies, MySQL executable comments, unterminated quotes.
+    const TRICKY: &[(&str, Dialect)] = &[
+        ("INSERT INTO t VALUES ('a;\nb');\nDROP TABLE x;\n-- c;\n/* d;\n; */ DELETE FROM y;", Dialect::Sqlite),
+        ("CREATE TRIGGER trg AFTER INSERT ON a\nBEGIN\n  DELETE FROM b WHERE id = new.id;\n  UPDATE c SET x = 1;\nEND;\nDROP TABLE c;\n", Dialect::Sqlite),
+        ("CREATE PROCEDURE p()\nBEGIN\n  IF 1 THEN DELETE FROM b; END IF;\n  WHILE 0 DO UPDATE c SET x = 1; END WHILE;\nEND;\nTRUNCATE t;\n", Dialect::Mysql),
+        ("SELECT `a;\nb` FROM t;\n# x;\nDROP TABLE `q\n;`;\n/*!50001 DROP TABLE z */;\nDELETE FROM u", Dialect::Mysql),
+        ("CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nDROP TABLE t;\nDELETE FROM w WHERE 1 = 1;\nSELECT 'unterminated;\nDROP TABLE v;", Dialect::Sqlite),
+        ("DELETE FROM a;\n/* never closed; DROP TABLE b;", Dialect::Mysql),
+        ("UPDATE t SET x = (1;\nDROP TABLE b;\n", Dialect::Sqlite),
+        ("  \n\n  DROP TABLE é;\n   \n\t", Dialect::Sqlite),
+        ("INSERT INTO t VALUES (1, 'é; ü'), (2, 'x');DROP TABLE t2;DROP TABLE t3", Dialect::Mysql),
+        ("-- dbguard:allow drop_table ok\nDROP TABLE a; -- trailing\n/* dbguard:allow all fine */\nDELETE FROM b;", Dialect::Sqlite),
+        ("ALTER TABLE t DROP COLUMN c; DELETE FROM", Dialect::Sqlite),
+    ];
+
+    fn same_with_chunks(sql: &str, d: Dialect, chunk: usize) {
+        let whole = analyze_chunked(sql, d, usize::MAX);
+        let chunked = analyze_chunked(sql, d, chunk);
+        assert_eq!(whole, chunked, "chunk {chunk} changed the findings of {sql:?}");
+        let (lw, lc) = (layout_chunked(sql, d, usize::MAX), layout_chunked(sql, d, chunk));
+        assert_eq!(
+            (lw.statements, lw.comments),
+            (lc.statements, lc.comments),
+            "chunk {chunk} changed the layout of {sql:?}"
+        );
+    }
+
+    #[test]
+    fn chunk_boundaries_change_nothing() {
+        for (sql, d) in TRICKY {
+            assert!(!analyze_chunked(sql, *d, usize::MAX).is_empty());
+            for chunk in 1..=sql.len() + 1 {
+                same_with_chunks(sql, *d, chunk);
+            }
+        }
+    }
+
+    /// Every SQLite/MySQL corpus case, cut at every chunk size up to its length.
+    #[test]
+    fn corpus_is_chunk_independent() {
+        let files = [
+            include_str!("../../tests/corpus/sql/sqlite.toml"),
+            include_str!("../../tests/corpus/sql/mysql.toml"),
+        ];
+        let mut n = 0;
+        for file in files {
+            let doc: toml::Table = toml::from_str(file).unwrap();
+            for case in doc["case"].as_array().unwrap() {
+                let sql = case["sql"].as_str().unwrap();
+                let d = match case.get("dialect").and_then(|v| v.as_str()) {
+                    Some("mysql") | Some("mariadb") => Dialect::Mysql,
+                    _ => Dialect::Sqlite,
+                };
+                for chunk in 1..=sql.len() + 1 {
+                    same_with_chunks(sql, d, chunk);
+                }
+                n += 1;
+            }
+        }
+        assert!(n > 50, "{n}");
+    }
+
+    #[test]
+    fn long_text_keeps_locations() {
+        let mut sql = String::new();
+        for i in 0..5_000 {
+            sql.push_str(&format!("INSERT INTO t VALUES ({i}, 'a;b\n--x');\n"));
+        }
+        sql.push_str("CREATE TRIGGER g AFTER INSERT ON t BEGIN\n");
+        for _ in 0..2_000 {
+            sql.push_str("  DELETE FROM u WHERE id = new.id;\n");
+        }
+        sql.push_str("END;\nDROP TABLE victim;");
+        for chunk in [64, 1000, 4096, usize::MAX] {
+            let f = analyze_chunked(&sql, Dialect::Sqlite, chunk);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].object.as_deref(), Some("victim"));
+            assert_eq!(
+                f[0].location,
+                Some(Location {
+                    line: 12_003,
+                    column: 1
+                })
+            );
+        }
     }
 }
