@@ -11,6 +11,7 @@
 
 pub mod parse;
 pub mod recognizers;
+pub mod tasks;
 pub mod words;
 pub mod wrappers;
 
@@ -298,26 +299,14 @@ impl Analyzer<'_> {
         depth: usize,
         xargs_input: Option<Input>,
     ) {
-        let mut cur: Vec<Word> = words.to_vec();
+        let mut cur: Vec<Word> = if words.iter().any(|w| w.dynamic) {
+            substitute(words, &env)
+        } else {
+            words.to_vec()
+        };
         let mut xargs = xargs_input;
         let mut input = input.clone();
         // Every step consumes a word; the cap is a second guard.
-        // `TOOL=prisma; $TOOL migrate reset`: a bare `$NAME` set earlier in the same text.
-        for w in cur.iter_mut().filter(|w| w.dynamic) {
-            let name = w
-                .text
-                .trim_start_matches('$')
-                .trim_start_matches('{')
-                .trim_end_matches('}');
-            if w.text.starts_with('$')
-                && !name.is_empty()
-                && name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric())
-            {
-                if let Some((_, v)) = env.iter().rev().find(|(k, _)| k == name) {
-                    *w = Word::lit(v);
-                }
-            }
-        }
         for _ in 0..64 {
             let Some(first) = cur.first() else { return };
             if first.dynamic {
@@ -361,7 +350,11 @@ impl Analyzer<'_> {
                     return self.text(&text, &env, &input, depth + 1);
                 }
                 Step::ScriptFile(path) => {
-                    if let Some(body) = self.lookup.read_file(&path) {
+                    let body = self
+                        .lookup
+                        .read_file(&path)
+                        .or_else(|| path.strip_prefix("./").and_then(|p| self.lookup.read_file(p)));
+                    if let Some(body) = body {
                         self.text(&body, &env, &input, depth + 1);
                     }
                     return;
@@ -489,6 +482,41 @@ impl Analyzer<'_> {
             }
         }
     }
+}
+
+/// `TOOL=prisma; $TOOL migrate reset`: a bare `$NAME` set earlier in the same text takes
+/// its value; unquoted, the value is split into words as the shell does
+/// (`CMD='dropdb app'; $CMD`).
+fn substitute(words: &[Word], env: &[(String, String)]) -> Vec<Word> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let name = w
+            .text
+            .trim_start_matches('$')
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        let known = (w.dynamic
+            && w.text.starts_with('$')
+            && !name.is_empty()
+            && name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()))
+        .then(|| env.iter().rev().find(|(k, _)| k == name))
+        .flatten();
+        let Some((_, v)) = known else {
+            out.push(w.clone());
+            continue;
+        };
+        let lit = |s: &str| Word {
+            // A value that itself holds an expansion is still not known.
+            dynamic: s.contains(['$', '`']),
+            ..Word::lit(s)
+        };
+        if w.quoted {
+            out.push(lit(v));
+        } else {
+            out.extend(v.split_whitespace().map(lit));
+        }
+    }
+    out
 }
 
 fn mentions_db_file(text: &str) -> bool {

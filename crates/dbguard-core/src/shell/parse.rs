@@ -343,8 +343,8 @@ impl<'a> P<'a> {
                         return Some(Command::Simple(sc));
                     }
                     self.i += 1;
-                    let inner = self.list(Term::Paren);
-                    let redirects = self.trailing_redirects();
+                    let mut inner = self.list(Term::Paren);
+                    let redirects = self.trailing_redirects(&mut inner);
                     return Some(Command::Compound(inner, redirects));
                 }
                 _ => {}
@@ -352,8 +352,8 @@ impl<'a> P<'a> {
             match self.keyword() {
                 Some("{") => {
                     self.i += 1;
-                    let inner = self.list(Term::Brace);
-                    let redirects = self.trailing_redirects();
+                    let mut inner = self.list(Term::Brace);
+                    let redirects = self.trailing_redirects(&mut inner);
                     return Some(Command::Compound(inner, redirects));
                 }
                 Some("}") if term != Term::Brace => {
@@ -501,7 +501,7 @@ impl<'a> P<'a> {
                 self.i += 2;
             }
         }
-        let redirects = self.trailing_redirects();
+        let redirects = self.trailing_redirects(&mut body);
         Command::Compound(body, redirects)
     }
 
@@ -559,20 +559,21 @@ impl<'a> P<'a> {
         self.fail("unterminated arithmetic");
     }
 
-    fn trailing_redirects(&mut self) -> Vec<Redirect> {
+    /// Redirections after a compound command; substitutions in them (or in an unquoted
+    /// heredoc body) run too, so their commands join `inner`.
+    fn trailing_redirects(&mut self, inner: &mut Script) -> Vec<Redirect> {
         let mut out = Vec::new();
+        let mut sink = Vec::new();
         loop {
             self.blanks();
             let fd = self.fd_prefix();
             match self.peek() {
                 Some(b'<' | b'>') if !(self.starts(b"<(") || self.starts(b">(")) => {
-                    let mut sink = Vec::new();
                     if let Some(r) = self.redirect(fd.map(|(n, _)| n), &mut sink) {
                         out.push(r);
                     }
                 }
                 Some(b'&') if self.starts(b"&>") => {
-                    let mut sink = Vec::new();
                     if let Some(r) = self.redirect(None, &mut sink) {
                         out.push(r);
                     }
@@ -580,6 +581,9 @@ impl<'a> P<'a> {
                 _ => {
                     if let Some((_, len)) = fd {
                         self.i -= len;
+                    }
+                    for n in sink {
+                        inner.pipelines.extend(n.pipelines);
                     }
                     return out;
                 }
@@ -721,6 +725,9 @@ impl<'a> P<'a> {
             1 | 2 => {
                 let quoted = target.quoted;
                 let body = self.heredoc_body(&target.text, code == 1);
+                if !quoted {
+                    self.heredoc_substitutions(&body, nested);
+                }
                 RedirectKind::HereDoc { body, quoted }
             }
             3 => RedirectKind::Dup,
@@ -784,6 +791,41 @@ impl<'a> P<'a> {
         }
         self.hd_resume = Some(pos.max(start));
         body
+    }
+
+    /// An unquoted heredoc body is expanded like double-quoted text: its `$(...)` and
+    /// backquotes run when the command does (a quoted delimiter keeps the body as data).
+    fn heredoc_substitutions(&mut self, body: &str, nested: &mut Vec<Script>) {
+        if !body.bytes().any(|c| c == b'$' || c == b'`') {
+            return;
+        }
+        let mut sub = P {
+            s: body.as_bytes(),
+            i: 0,
+            error: None,
+            depth: self.depth + 1,
+            hd_newline: None,
+            hd_resume: None,
+        };
+        let mut buf = Vec::new();
+        let mut w = Word::default();
+        while let Some(c) = sub.peek() {
+            match c {
+                b'\\' => sub.i += 2,
+                b'$' => {
+                    sub.dollar(&mut buf, &mut w, nested);
+                    buf.clear();
+                }
+                b'`' => {
+                    sub.backtick(&mut buf, &mut w, nested);
+                    buf.clear();
+                }
+                _ => sub.i += 1,
+            }
+        }
+        if let Some(e) = sub.error {
+            self.fail(&format!("in a heredoc: {e}"));
+        }
     }
 
     fn word(&mut self, nested: &mut Vec<Script>) -> Option<Word> {

@@ -3,6 +3,7 @@
 //! program is reached.
 
 use super::parse::Word;
+use super::tasks;
 use super::words::{basename, join_words, skip_leading_options, Spec};
 use crate::lookup::Lookup;
 
@@ -124,6 +125,32 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
             let (j, env) = assignments(words, i);
             Step::Skip(j, env)
         }
+        "su" => su(words, false),
+        "runuser" => su(words, true),
+        "trap" => {
+            // `trap 'cmd' EXIT`: the action is shell text run later by the same shell.
+            let k = if arg(1) == "--" { 2 } else { 1 };
+            match words.get(k) {
+                Some(w) if !w.text.starts_with('-') && words.len() > k + 1 => Step::Shell(w.text.clone(), w.dynamic),
+                _ => Step::Nothing,
+            }
+        }
+        "doppler" | "op" | "infisical" if arg(1) == "run" => secrets_run(words),
+        "aws-vault" if arg(1) == "exec" => match words.iter().position(|w| w.text == "--") {
+            Some(p) => Step::Skip(p + 1, Vec::new()),
+            // `aws-vault exec PROFILE cmd...`
+            None => {
+                let i = 2 + skip_leading_options(&words[2..], &spec("jd", &["duration", "region", "mfa-token"]));
+                Step::Skip(i + 1, Vec::new())
+            }
+        },
+        "chamber" if arg(1) == "exec" => match words.iter().position(|w| w.text == "--") {
+            Some(p) => Step::Skip(p + 1, Vec::new()),
+            None => Step::Nothing,
+        },
+        "make" | "gmake" => tasks::make(words, lookup),
+        "just" => tasks::just(words, lookup),
+        "turbo" => tasks::turbo(words),
         "timeout" => {
             let i = 1 + skip_leading_options(&words[1..], &spec("sk", &["signal", "kill-after"]));
             Step::Skip(i + 1, Vec::new())
@@ -229,13 +256,17 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
         },
         "npx" | "bunx" | "pnpx" => npx(words, 1),
         "npm" => npm(words),
-        "pnpm" => pnpm_like(words, lookup, PNPM_BUILTINS),
-        "yarn" => pnpm_like(words, lookup, YARN_BUILTINS),
+        "pnpm" => pnpm_like(words, 1, lookup, PNPM_BUILTINS),
+        "yarn" => pnpm_like(words, 1, lookup, YARN_BUILTINS),
         "bun" => {
             if arg(1) == "x" {
                 return npx(words, 2);
             }
-            pnpm_like(words, lookup, BUN_BUILTINS)
+            // `bun -e CODE`: inline code, for the inline-code recognizer.
+            if matches!(arg(1), "-e" | "--eval" | "-p" | "--print") || arg(1).starts_with("--eval=") {
+                return Step::Done;
+            }
+            pnpm_like(words, 1, lookup, BUN_BUILTINS)
         }
         "bundle" | "bundler" if arg(1) == "exec" => skip(words, 2, &spec("", &["gemfile"])),
         "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if arg(1) == "run" => skip(words, 2, &spec("", &[])),
@@ -290,8 +321,154 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
         "ssh" => ssh(words),
         "cargo" if arg(1) == "sqlx" => Step::Rename("sqlx".into(), 2),
         "heroku" if arg(1) == "run" => skip(words, 2, &spec("asex", &["app", "size", "env", "remote", "type"])),
-        _ => Step::Done,
+        _ => script_by_path(first, lookup).unwrap_or(Step::Done),
     }
+}
+
+/// `./reset.sh`, `scripts/nuke`: a path run directly is read as a shell script when its
+/// name ends in `.sh` or its first line names a shell (`#!/bin/sh`, `#!/usr/bin/env bash`).
+/// Known tools (`./node_modules/.bin/prisma`, `bin/rails`) are left to their recognizers.
+fn script_by_path(w: &Word, lookup: &dyn Lookup) -> Option<Step> {
+    let t = w.text.as_str();
+    if w.dynamic || !t.contains('/') || super::recognizers::find(basename(t)).is_some() {
+        return None;
+    }
+    if t.ends_with(".sh") || t.ends_with(".bash") {
+        return Some(Step::ScriptFile(t.to_string()));
+    }
+    let head = lookup
+        .file_head(t)
+        .or_else(|| t.strip_prefix("./").and_then(|p| lookup.file_head(p)))?;
+    shell_shebang(&head).then(|| Step::ScriptFile(t.to_string()))
+}
+
+/// Whether a file starts with `#!` naming a POSIX-like shell.
+pub fn shell_shebang(head: &[u8]) -> bool {
+    let Some(rest) = head.strip_prefix(b"#!") else {
+        return false;
+    };
+    let line_end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+    let line = String::from_utf8_lossy(&rest[..line_end]);
+    let mut parts = line.split_whitespace();
+    let mut interp = parts.next().map(basename).unwrap_or("");
+    if interp == "env" {
+        interp = parts.find(|p| !p.starts_with('-')).map(basename).unwrap_or("");
+    }
+    matches!(interp, "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh")
+}
+
+/// `su [-] [-l] USER [-c CMD]` (the command is shell text for the user's shell; without
+/// one the shell reads standard input), `runuser -u USER [--] cmd...` (sudo-like) or
+/// `runuser [-] USER -c CMD` (su-like). Options may follow the user (GNU getopt).
+fn su(words: &[Word], runuser: bool) -> Step {
+    let mut i = 1;
+    let mut user_flag = false;
+    let shell_text = |w: Option<&Word>| w.map_or(Step::Nothing, |w| Step::Shell(w.text.clone(), w.dynamic));
+    while let Some(w) = words.get(i) {
+        let t = w.text.as_str();
+        i += 1;
+        if t == "--" {
+            break;
+        }
+        if let Some(v) = t
+            .strip_prefix("--command=")
+            .or_else(|| t.strip_prefix("--session-command="))
+        {
+            return Step::Shell(v.to_string(), w.dynamic);
+        }
+        match t {
+            "-c" | "--command" | "--session-command" => return shell_text(words.get(i)),
+            "-u" | "--user" => {
+                user_flag = true;
+                i += 1;
+                continue;
+            }
+            "-s" | "--shell" | "-g" | "--group" | "-G" | "--supp-group" | "-w" | "--whitelist-environment" => {
+                i += 1;
+                continue;
+            }
+            "-" => continue,
+            _ => {}
+        }
+        if t.starts_with("--") {
+            continue;
+        }
+        if let Some(cluster) = t.strip_prefix('-') {
+            for (idx, ch) in cluster.char_indices() {
+                let rest = &cluster[idx + ch.len_utf8()..];
+                match ch {
+                    'c' if rest.is_empty() => return shell_text(words.get(i)),
+                    'c' => return Step::Shell(rest.to_string(), w.dynamic),
+                    'u' | 's' | 'g' | 'G' | 'w' => {
+                        user_flag |= ch == 'u';
+                        if rest.is_empty() {
+                            i += 1;
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if runuser && user_flag {
+            return Step::Skip(i - 1, Vec::new());
+        }
+    }
+    if runuser && user_flag {
+        return if i < words.len() {
+            Step::Skip(i, Vec::new())
+        } else {
+            Step::Nothing
+        };
+    }
+    // `su USER -- -c CMD`: arguments after `--` go to the shell.
+    if words.get(i).is_some_and(|w| w.text == "-c") {
+        return shell_text(words.get(i + 1));
+    }
+    Step::ShellStdin
+}
+
+/// `doppler run [opts] -- cmd`, `op run --env-file=.env -- cmd`, `infisical run -- cmd`,
+/// or their `--command 'text'` form: secret injectors, how production credentials reach
+/// a command.
+fn secrets_run(words: &[Word]) -> Step {
+    for (k, w) in words.iter().enumerate().skip(2) {
+        let t = w.text.as_str();
+        if t == "--" {
+            return Step::Skip(k + 1, Vec::new());
+        }
+        if t == "--command" {
+            return words
+                .get(k + 1)
+                .map_or(Step::Nothing, |c| Step::Shell(c.text.clone(), c.dynamic));
+        }
+        if let Some(c) = t.strip_prefix("--command=") {
+            return Step::Shell(c.to_string(), w.dynamic);
+        }
+    }
+    let s = spec(
+        "pce",
+        &[
+            "project",
+            "config",
+            "token",
+            "mount",
+            "mount-format",
+            "mount-template",
+            "fallback",
+            "name-transformer",
+            "env",
+            "env-file",
+            "environment",
+            "path",
+            "projectId",
+            "domain",
+            "account",
+            "tags",
+        ],
+    );
+    skip(words, 2, &s)
 }
 
 fn env(words: &[Word]) -> Step {
@@ -354,7 +531,7 @@ fn shell(words: &[Word], busybox: bool) -> Step {
             i += 1;
             break;
         }
-        if matches!(t, "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file") {
+        if matches!(t, "--rcfile" | "--init-file") {
             i += 2;
             continue;
         }
@@ -366,7 +543,10 @@ fn shell(words: &[Word], busybox: bool) -> Step {
             if t.starts_with('-') && t.contains('c') {
                 has_c = true;
             }
-            i += 1;
+            // `-o NAME` / `-O NAME`, also inside a cluster (`-euo pipefail`): each takes
+            // the next word as an option name.
+            let names = t[1..].bytes().filter(|&c| c == b'o' || c == b'O').count();
+            i += 1 + names;
             continue;
         }
         break;
@@ -398,6 +578,9 @@ fn npx(words: &[Word], from: usize) -> Step {
             }
             "-p" | "--package" => {
                 package_given = true;
+                i += 2;
+            }
+            "-w" | "--workspace" | "--prefix" | "-C" | "--userconfig" | "--cache" | "--registry" | "--loglevel" => {
                 i += 2;
             }
             _ if t.starts_with("--call=") => return Step::Shell(t[7..].to_string(), w.dynamic),
@@ -582,9 +765,9 @@ const BUN_BUILTINS: &[&str] = &[
 ];
 
 /// `pnpm X`, `yarn X`, `bun X`: a builtin, `run`/`exec`/`dlx`, or a script/bin name.
-fn pnpm_like(words: &[Word], lookup: &dyn Lookup, builtins: &[&str]) -> Step {
+fn pnpm_like(words: &[Word], from: usize, lookup: &dyn Lookup, builtins: &[&str]) -> Step {
     let s = spec("CFw", &["dir", "filter", "workspace", "cwd", "filter-prod", "config"]);
-    let i = 1 + skip_leading_options(&words[1..], &s);
+    let i = from + skip_leading_options(words.get(from..).unwrap_or(&[]), &s);
     let Some(w) = words.get(i) else { return Step::Nothing };
     let sub = w.text.as_str();
     match sub {
@@ -595,10 +778,8 @@ fn pnpm_like(words: &[Word], lookup: &dyn Lookup, builtins: &[&str]) -> Step {
         "exec" => skip(words, i + 1, &spec("", &[])),
         "dlx" => npx(words, i + 1),
         "workspace" => {
-            // `yarn workspace NAME cmd...`
-            let mut rest: Vec<Word> = vec![words[0].clone()];
-            rest.extend(words.iter().skip(i + 2).cloned());
-            pnpm_like(&rest, lookup, builtins)
+            // `yarn workspace NAME cmd...`: the same grammar after the workspace name.
+            pnpm_like(words, i + 2, lookup, builtins)
         }
         "test" | "start" | "t" => {
             let name = if sub == "t" { "test" } else { sub };
@@ -642,7 +823,17 @@ fn python(words: &[Word]) -> Step {
             _ => Step::Nothing,
         };
     }
+    // `python -c CODE`: inline code, for the inline-code recognizer.
+    if words[1..i]
+        .iter()
+        .any(|w| w.text.starts_with('-') && !w.text.starts_with("--") && w.text.ends_with('c'))
+    {
+        return Step::Done;
+    }
     match words.get(i) {
+        // Code on standard input, for the inline-code recognizer.
+        None => Step::Done,
+        Some(w) if w.text == "-" => Step::Done,
         Some(w) if basename(&w.text) == "manage.py" => Step::Rename("manage.py".into(), i + 1),
         Some(w) if basename(&w.text) == "django-admin" || basename(&w.text) == "alembic" => {
             Step::Rename(basename(&w.text).to_string(), i + 1)
@@ -653,8 +844,10 @@ fn python(words: &[Word]) -> Step {
 
 fn node(words: &[Word]) -> Step {
     let s = spec(
-        "rPOCe",
+        "rPOCep",
         &[
+            "eval",
+            "print",
             "require",
             "project",
             "loader",
@@ -667,7 +860,27 @@ fn node(words: &[Word]) -> Step {
         ],
     );
     let i = 1 + skip_leading_options(&words[1..], &s);
-    let Some(w) = words.get(i) else { return Step::Nothing };
+    // `node -e CODE`, `deno eval CODE`: inline code, for the inline-code recognizer.
+    if words[1..i].iter().any(|w| {
+        let t = w.text.as_str();
+        matches!(t, "--eval" | "--print")
+            || t.starts_with("--eval=")
+            || t.starts_with("--print=")
+            || (t.starts_with('-')
+                && !t.starts_with("--")
+                && (t.ends_with('e') || t.ends_with('p'))
+                && !t.contains('P'))
+    }) {
+        return Step::Done;
+    }
+    // `node` alone (or `node -`) runs its standard input.
+    let Some(w) = words.get(i) else { return Step::Done };
+    if w.text == "-" {
+        return Step::Done;
+    }
+    if basename(&words[0].text) == "deno" && w.text == "eval" {
+        return Step::Done;
+    }
     let path = w.text.replace('\\', "/");
     if let Some(rest) = path
         .split("node_modules/")
@@ -786,11 +999,23 @@ fn docker(words: &[Word], compose_prog: bool) -> Step {
 }
 
 fn ssh(words: &[Word]) -> Step {
-    let i = 1 + skip_leading_options(&words[1..], &spec("BbcDEeFIiJLlmOoPpQRSWw", &[]));
-    // words[i] is the host; the rest is the remote command line.
-    let rest = words.get(i + 1..).unwrap_or(&[]);
+    let s = spec("BbcDEeFIiJLlmOoPpQRSWw", &[]);
+    let i = 1 + skip_leading_options(&words[1..], &s);
+    // words[i] is the host. OpenSSH reads options after it too, and `--` ends them; the
+    // rest is the remote command line.
+    let j = (i + 1).min(words.len());
+    let j = j + skip_leading_options(&words[j..], &s);
+    let rest = &words[j..];
     if rest.is_empty() {
-        return Step::Nothing;
+        // No remote command: the remote shell reads its commands from standard input
+        // (unless `-n`/`-N` cut it off, or there is no host at all).
+        let no_stdin = words[1..j].iter().any(|w| {
+            w.text.starts_with('-') && !w.text.starts_with("--") && (w.text.contains('n') || w.text.contains('N'))
+        });
+        if i >= words.len() || no_stdin {
+            return Step::Nothing;
+        }
+        return Step::ShellStdin;
     }
     let text = rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
     Step::Shell(text, rest.iter().any(|w| w.dynamic))

@@ -3,7 +3,9 @@
 //!
 //! `migrate <app> zero` unapplies every migration of the app; `migrate <app> <name>` may
 //! move backwards, which cannot be known without the database, so it is Unknown.
-//! `sqlflush` only prints SQL. `dbshell` reads SQL from stdin like psql.
+//! `sqlflush` only prints SQL. `dbshell` reads SQL from stdin like psql, and passes what
+//! follows `--` to the client (`-c SQL` for psql, `-e SQL` for mysql). `shell -c CODE` (or
+//! code on stdin) is scanned for destructive ORM calls ([`super::inline_code`]).
 
 use crate::finding::{FindingKind, Scope};
 use crate::sql::Dialect;
@@ -21,8 +23,15 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 };
 
 const SPEC: Spec = Spec {
-    short: "v",
-    long: &["settings", "database", "pythonpath", "verbosity"],
+    short: "vci",
+    long: &[
+        "settings",
+        "database",
+        "pythonpath",
+        "verbosity",
+        "command",
+        "interface",
+    ],
     ..Spec::DEFAULT
 };
 
@@ -67,10 +76,53 @@ fn recognize(inv: &Invocation) -> Outcome {
                 )]
             }
         }
-        "dbshell" => inv.stdin_sql(t, Dialect::Postgres, super::plain_sql),
+        "dbshell" => {
+            let mut out = inv.stdin_sql(t, Dialect::Postgres, super::plain_sql);
+            out.extend(client_args(inv));
+            out
+        }
+        "shell" | "shell_plus" => {
+            let code = a.value(&["-c", "--command"]);
+            match code {
+                Some(c) => super::inline_code::finding(inv, t, "manage.py shell -c", c)
+                    .into_iter()
+                    .collect(),
+                None => super::inline_code::stdin_finding(inv, t, "manage.py shell")
+                    .into_iter()
+                    .collect(),
+            }
+        }
         _ => Vec::new(),
     };
     Outcome::db(findings, hint)
+}
+
+/// `manage.py dbshell -- -c 'SQL'`: arguments after `--` go to the database client.
+fn client_args(inv: &Invocation) -> Vec<crate::finding::Finding> {
+    let Some(dd) = inv.args.iter().position(|w| w.text == "--") else {
+        return Vec::new();
+    };
+    let rest = &inv.args[dd + 1..];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        let t = w.text.as_str();
+        i += 1;
+        let sql = match t {
+            "-c" | "--command" | "-e" | "--execute" => rest.get(i).map(|v| (v.text.clone(), v.dynamic)),
+            _ => ["--command=", "--execute="]
+                .iter()
+                .find_map(|p| t.strip_prefix(p))
+                .map(|v| (v.to_string(), w.dynamic)),
+        };
+        let Some((sql, dynamic)) = sql else { continue };
+        if dynamic {
+            out.push(inv.unknown("django", "manage.py dbshell runs SQL computed at run time".into()));
+        } else {
+            out.extend(inv.sql("django", &sql, Dialect::Postgres));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -2,17 +2,23 @@
 //! `SQLite format 3\0` header when the file exists) and `rm -r` of PostgreSQL/MySQL data
 //! directories (asked of the lookup, or well-known paths). Also used by the analyzer for
 //! `> app.db` truncating redirections.
+//!
+//! The same loss without `rm`: `find -name '*.db' -delete` / `-exec rm`, `truncate`,
+//! `dd of=app.db`, and `cp`/`mv` onto a database file (emptied by `/dev/null`, or an
+//! existing one replaced: existence comes from the lookup, so `cp app.db backup.db` to a
+//! new file stays silent).
 
 use crate::finding::{Finding, FindingKind, Scope};
 use crate::lookup::Lookup;
 use crate::target::{Engine, TargetHint};
 
 use super::{Invocation, Outcome, Recognizer};
+use crate::shell::parse::Word;
 use crate::shell::words::{basename, Spec};
 
 pub const RECOGNIZER: Recognizer = Recognizer {
     tool: "rm",
-    programs: &["rm", "unlink", "shred"],
+    programs: &["rm", "unlink", "shred", "find", "truncate", "cp", "mv", "dd"],
     engine: None,
     destructive_potential: false,
     recognize,
@@ -52,13 +58,18 @@ pub fn data_dir(path: &str, lookup: &dyn Lookup) -> Option<&'static str> {
         "/usr/local/var/mysql",
         "/opt/homebrew/var/postgres",
         "/opt/homebrew/var/mysql",
+        // Docker/Podman named volumes: where compose databases keep their data.
+        "/var/lib/docker/volumes",
+        "/.local/share/docker/volumes",
+        "/var/lib/containers/storage/volumes",
+        "/.local/share/containers/storage/volumes",
     ];
     if WELL_KNOWN.iter().any(|w| p.contains(w)) {
         return Some("a PostgreSQL/MySQL data directory (well-known path)");
     }
     if matches!(
         p.as_str(),
-        "" | "/" | "/var" | "/var/lib" | "/usr/local/var" | "/opt/homebrew/var" | "/*"
+        "" | "/" | "/var" | "/var/lib" | "/usr/local/var" | "/opt/homebrew/var" | "/*" | "/var/lib/docker"
     ) {
         return Some("a directory that contains the PostgreSQL/MySQL data directories");
     }
@@ -85,13 +96,22 @@ pub fn data_dir(path: &str, lookup: &dyn Lookup) -> Option<&'static str> {
     None
 }
 
+/// `shred -n N -s N`; `-u`/`--remove[=HOW]` and `rm --interactive[=WHEN]` only take an
+/// attached value.
 const SPEC: Spec = Spec {
-    short: "nsu",
-    long: &["iterations", "size", "random-source", "interactive"],
+    short: "ns",
+    long: &["iterations", "size", "random-source"],
     ..Spec::DEFAULT
 };
 
 fn recognize(inv: &Invocation) -> Outcome {
+    match inv.program {
+        "find" => return find(inv),
+        "truncate" => return truncate(inv),
+        "cp" | "mv" => return copy(inv),
+        "dd" => return dd(inv),
+        _ => {}
+    }
     let a = inv.args(&SPEC);
     if a.has(&["--help", "--version"]) {
         return Outcome::default();
@@ -129,6 +149,215 @@ fn recognize(inv: &Invocation) -> Outcome {
                 engine,
                 ..TargetHint::default()
             });
+        }
+    }
+    out
+}
+
+fn delete(inv: &Invocation, out: &mut Outcome, path: &str, detail: String) {
+    out.findings.push(inv.finding(
+        inv.program,
+        FindingKind::DeleteFiles,
+        Some(path.to_string()),
+        detail,
+        Scope::External,
+    ));
+    if out.hint.is_none() {
+        out.hint = Some(TargetHint {
+            file: Some(path.to_string()),
+            engine: Some(Engine::Sqlite),
+            ..TargetHint::default()
+        });
+    }
+}
+
+/// A path read from the lookup as written, or without a leading `./`.
+fn exists(path: &str, lookup: &dyn Lookup) -> bool {
+    lookup.file_head(path).is_some() || path.strip_prefix("./").is_some_and(|p| lookup.file_head(p).is_some())
+}
+
+/// `find PATH... [-name PAT] -delete | -exec rm {} +`: deletes every match; flagged when
+/// the name pattern or a starting path is a database file or data directory.
+fn find(inv: &Invocation) -> Outcome {
+    let mut out = Outcome::default();
+    let args = inv.args;
+    let mut roots = Vec::new();
+    let mut patterns: Vec<&str> = Vec::new();
+    let mut deletes = false;
+    let mut expr = false;
+    let mut i = 0;
+    while let Some(w) = args.get(i) {
+        let t = w.text.as_str();
+        i += 1;
+        if !expr && matches!(t, "-H" | "-L" | "-P") {
+            continue;
+        }
+        if !(expr || t.starts_with('-') || matches!(t, "(" | "!" | ")")) {
+            roots.push(w);
+            continue;
+        }
+        expr = true;
+        match t {
+            "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename" | "-regex" | "-iregex"
+            | "-lname" | "-ilname" => {
+                if let Some(v) = args.get(i) {
+                    patterns.push(v.text.as_str());
+                }
+                i += 1;
+            }
+            "-delete" => deletes = true,
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                let prog = args.get(i).map_or("", |w| basename(&w.text));
+                let end = args[i..]
+                    .iter()
+                    .position(|w| w.text == ";" || w.text == "+")
+                    .map_or(args.len(), |p| i + p);
+                let inner = &args[i.min(end)..end];
+                let shell_rm = matches!(prog, "sh" | "bash")
+                    && inner
+                        .iter()
+                        .any(|w| w.text.contains("rm ") || w.text.contains("unlink "));
+                if matches!(prog, "rm" | "unlink" | "shred" | "truncate") || shell_rm {
+                    deletes = true;
+                }
+                i = end + 1;
+            }
+            // Other tests and their values (`-type f`, `-mtime +7`) do not matter here.
+            _ => {}
+        }
+    }
+    if !deletes {
+        return out;
+    }
+    let root_names: Vec<&str> = roots.iter().map(|w| w.text.as_str()).collect();
+    for p in &patterns {
+        let plain = p.replace('\\', "");
+        let plain = plain.trim_end_matches(['$', '*', '?', ')']);
+        if sqlite_file(plain, &crate::lookup::NoLookup).is_some() || data_dir(plain, inv.lookup).is_some() {
+            let detail = format!("find deletes every file matching {p}: SQLite database files");
+            delete(inv, &mut out, p, detail);
+            return out;
+        }
+    }
+    for r in &root_names {
+        if let Some(why) = sqlite_file(r, inv.lookup).or_else(|| data_dir(r, inv.lookup)) {
+            delete(inv, &mut out, r, format!("find deletes files under {r}, {why}"));
+            return out;
+        }
+    }
+    if roots.iter().any(|w| w.dynamic && mentions_db(&w.text))
+        || patterns.iter().any(|p| p.contains('$') && mentions_db(p))
+    {
+        out.findings.push(inv.unknown(
+            "find",
+            "find deletes files named at run time, which look like database files".into(),
+        ));
+    }
+    out
+}
+
+/// `truncate -s 0 app.db`: empties (or cuts) the file; growing it (`-s +1M`) is harmless.
+fn truncate(inv: &Invocation) -> Outcome {
+    let spec = Spec {
+        short: "sr",
+        long: &["size", "reference"],
+        ..Spec::DEFAULT
+    };
+    let a = inv.args(&spec);
+    let mut out = Outcome::default();
+    if a.value(&["-s", "--size"]).is_some_and(|v| v.starts_with('+')) || a.has(&["--help", "--version"]) {
+        return out;
+    }
+    for w in &a.pos {
+        if let Some(why) = sqlite_file(&w.text, inv.lookup) {
+            delete(inv, &mut out, &w.text, format!("truncate cuts {}, {why}", w.text));
+        }
+    }
+    out
+}
+
+fn is_device(src: &str) -> bool {
+    matches!(src, "/dev/null" | "/dev/zero" | "/dev/random" | "/dev/urandom")
+}
+
+/// `cp SRC... DEST`, `mv SRC... DEST`, `-t DIR`: the destination database file is replaced.
+fn copy(inv: &Invocation) -> Outcome {
+    // `--backup`, `--reflink`... take their value only with `=`.
+    let spec = Spec {
+        short: "tS",
+        long: &["target-directory", "suffix"],
+        ..Spec::DEFAULT
+    };
+    let a = inv.args(&spec);
+    let mut out = Outcome::default();
+    // `-n` keeps the existing file; `-b` backs it up first.
+    if a.has(&["--help", "--version", "-n", "--no-clobber", "-b", "--backup"]) {
+        return out;
+    }
+    let (sources, dests): (Vec<&Word>, Vec<String>) = match a.value(&["-t", "--target-directory"]) {
+        Some(dir) => {
+            let dests = a
+                .pos
+                .iter()
+                .map(|w| format!("{}/{}", dir.trim_end_matches('/'), basename(&w.text)))
+                .collect();
+            (a.pos.iter().collect(), dests)
+        }
+        None => {
+            let Some((dest, srcs)) = a.pos.split_last() else {
+                return out;
+            };
+            if srcs.is_empty() || dest.dynamic {
+                return out;
+            }
+            let dests = if dest.text.ends_with('/') {
+                srcs.iter()
+                    .map(|w| format!("{}{}", dest.text, basename(&w.text)))
+                    .collect()
+            } else {
+                vec![dest.text.clone()]
+            };
+            (srcs.iter().collect(), dests)
+        }
+    };
+    let from_device = sources.iter().any(|w| is_device(&w.text));
+    let verb = if inv.program == "mv" { "moves" } else { "copies" };
+    for d in &dests {
+        if sources.iter().any(|s| &s.text == d) {
+            continue;
+        }
+        if from_device {
+            if let Some(why) = sqlite_file(d, inv.lookup) {
+                let detail = format!("{} {verb} an empty device onto {d}, emptying {why}", inv.program);
+                delete(inv, &mut out, d, detail);
+            }
+        } else if exists(d, inv.lookup) {
+            if let Some(why) = sqlite_file(d, inv.lookup) {
+                let detail = format!(
+                    "{} {verb} another file over {d}, {why}: its data is replaced",
+                    inv.program
+                );
+                delete(inv, &mut out, d, detail);
+            }
+        }
+    }
+    out
+}
+
+/// `dd if=X of=app.db`: overwrites the database file (from a device, or over an existing one).
+fn dd(inv: &Invocation) -> Outcome {
+    let mut out = Outcome::default();
+    let operand = |k: &str| {
+        inv.args
+            .iter()
+            .rev()
+            .find_map(|w| w.text.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+    };
+    let Some(of) = operand("of") else { return out };
+    let from_device = operand("if").is_none_or(is_device);
+    if from_device || exists(of, inv.lookup) {
+        if let Some(why) = sqlite_file(of, inv.lookup) {
+            delete(inv, &mut out, of, format!("dd overwrites {of}, {why}"));
         }
     }
     out

@@ -17,7 +17,7 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 
 const SPEC: Spec = Spec {
     short: "",
-    long: &["database", "env", "path", "step", "seeder"],
+    long: &["database", "env", "path", "step", "seeder", "execute"],
     ..Spec::DEFAULT
 };
 
@@ -46,6 +46,14 @@ fn recognize(inv: &Invocation) -> Outcome {
             "rolls back the last migration batch, which usually drops what it created",
         ),
         "db:wipe" => (ResetDatabase, "drops every table, view and type"),
+        "tinker" => {
+            // `tinker --execute=CODE`, or code on stdin: scanned for destructive calls.
+            let f = match a.value(&["--execute"]) {
+                Some(code) => super::inline_code::finding(inv, "artisan", "artisan tinker --execute", code),
+                None => super::inline_code::stdin_finding(inv, "artisan", "artisan tinker"),
+            };
+            return Outcome::db(f.into_iter().collect(), hint);
+        }
         _ => return Outcome::db(Vec::new(), hint),
     };
     let detail = format!("artisan {} {what}", a.p(0));

@@ -23,6 +23,8 @@ pub mod docker;
 pub mod drizzle;
 pub mod files;
 pub mod flyway;
+pub mod inline_code;
+pub mod jvm_build;
 pub mod knex;
 pub mod laravel;
 pub mod liquibase;
@@ -213,6 +215,7 @@ pub static REGISTRY: &[&Recognizer] = &[
     &laravel::RECOGNIZER,
     &supabase::RECOGNIZER,
     &flyway::RECOGNIZER,
+    &jvm_build::RECOGNIZER,
     &liquibase::RECOGNIZER,
     &diesel::RECOGNIZER,
     &sqlx::RECOGNIZER,
@@ -227,16 +230,24 @@ pub static REGISTRY: &[&Recognizer] = &[
     &docker::RECOGNIZER,
     &mongo::RECOGNIZER,
     &redis::RECOGNIZER,
+    &inline_code::RECOGNIZER,
 ];
 
 pub fn find(program: &str) -> Option<&'static Recognizer> {
+    // `python3`, `python3.12`, `pypy3`: one recognizer for every Python.
+    let program = if program.starts_with("python") || program.starts_with("pypy") || program == "py" {
+        "python"
+    } else {
+        program
+    };
     REGISTRY.iter().copied().find(|r| r.programs.contains(&program))
 }
 
 /// A program name that belongs to a database tool (used to fail closed on text that does
-/// not parse, or on commands whose name is computed at run time).
+/// not parse, or on commands whose name is computed at run time). File tools, docker,
+/// build tools and interpreters are general-purpose, not database tools.
 pub fn is_db_program(name: &str) -> bool {
-    find(name).is_some_and(|r| r.tool != "rm" && r.tool != "docker")
+    find(name).is_some_and(|r| !matches!(r.tool, "rm" | "docker" | "code" | "build"))
 }
 
 /// Shared shape for hints from `-h -p -U -d` style flags.

@@ -1,9 +1,13 @@
 //! Rails and rake database tasks (`rails`, `rake`, `bin/rails`, `bin/rake`).
 //!
 //! `db:setup` is flagged: it runs `db:schema:load`, whose `create_table ... force: :cascade`
-//! drops existing tables. `db:prepare`, `db:create`, `db:migrate`, `db:seed` are not.
+//! drops existing tables. `db:prepare`, `db:create`, `db:migrate`, `db:seed` are not, except
+//! `db:migrate VERSION=0` (everything rolled back; another version may move backwards).
+//! `rails dbconsole` reads SQL on stdin like psql; `rails runner CODE` / `rails console`
+//! with code on stdin are scanned for destructive calls ([`super::inline_code`]).
 
 use crate::finding::{FindingKind, Scope};
+use crate::sql::Dialect;
 use crate::target::TargetHint;
 
 use super::{Invocation, Outcome, Recognizer};
@@ -68,7 +72,79 @@ fn recognize(inv: &Invocation) -> Outcome {
         return Outcome::db(Vec::new(), hint);
     }
     let mut findings = Vec::new();
+    let first = inv.args.iter().find(|w| !w.text.starts_with('-'));
+    match first.map(|w| w.text.as_str()) {
+        Some("dbconsole" | "db") if inv.program == "rails" => {
+            return Outcome::db(inv.stdin_sql("rails", Dialect::Postgres, super::plain_sql), hint);
+        }
+        Some("runner" | "r") if inv.program == "rails" => {
+            let after = inv
+                .args
+                .iter()
+                .skip_while(|w| !matches!(w.text.as_str(), "runner" | "r"))
+                .skip(1);
+            let mut code = None;
+            let mut takes_value = false;
+            for w in after {
+                if takes_value {
+                    takes_value = false;
+                } else if matches!(w.text.as_str(), "-e" | "--environment") {
+                    takes_value = true;
+                } else if !w.text.starts_with('-') || w.text == "-" {
+                    code = Some(w);
+                    break;
+                }
+            }
+            if let Some(code) = code {
+                // `rails runner script.rb`: the script is code too, when readable.
+                let text = if code.text.ends_with(".rb") {
+                    inv.lookup.read_file(&code.text).unwrap_or_default()
+                } else {
+                    code.text.clone()
+                };
+                findings.extend(super::inline_code::finding(inv, "rails", "rails runner", &text));
+                if code.text == "-" {
+                    findings.extend(super::inline_code::stdin_finding(inv, "rails", "rails runner"));
+                }
+            }
+            return Outcome::db(findings, hint);
+        }
+        Some("console" | "c") if inv.program == "rails" => {
+            findings.extend(super::inline_code::stdin_finding(inv, "rails", "rails console"));
+            return Outcome::db(findings, hint);
+        }
+        _ => {}
+    }
+    let version = inv
+        .args
+        .iter()
+        .rev()
+        .find_map(|w| w.text.strip_prefix("VERSION="))
+        .or_else(|| inv.env_var("VERSION"));
     for w in inv.args {
+        if w.text == "db:migrate" {
+            match version {
+                Some("0") => findings.push(inv.finding(
+                    "rails",
+                    FindingKind::MigrationRollback,
+                    None,
+                    format!(
+                        "{} db:migrate VERSION=0 reverts every migration, dropping what they created",
+                        inv.program
+                    ),
+                    Scope::Database,
+                )),
+                Some(v) => findings.push(inv.unknown(
+                    "rails",
+                    format!(
+                        "{} db:migrate VERSION={v} may roll migrations back, dropping what they created",
+                        inv.program
+                    ),
+                )),
+                None => {}
+            }
+            continue;
+        }
         if let Some((kind, what)) = task(&w.text) {
             let detail = format!("{} {} {what}", inv.program, w.text);
             findings.push(inv.finding("rails", kind, None, detail, Scope::Database));

@@ -15,7 +15,8 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 };
 
 const SPEC: Spec = Spec {
-    short: "hpsaunridDtc",
+    // `-c` is cluster mode, a flag.
+    short: "hpsaunridDt",
     long: &[
         "user",
         "pass",
