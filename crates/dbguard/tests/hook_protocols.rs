@@ -182,8 +182,12 @@ impl Project {
                 cmd.env_remove(k);
             }
         }
+        // dbguard on PATH, as after an install: the rewrite then reads `dbguard run -- ...`.
+        let bin_dir = Path::new(bin()).parent().unwrap().to_path_buf();
+        let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("DBGUARD_HOME", self.home.path())
             .env_remove("DBGUARD_CONFIG")
+            .env("PATH", format!("{}:{path}", bin_dir.display()))
             .env("DATABASE_URL", url)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -449,4 +453,32 @@ fn other_tools_and_dbguard_commands() {
             "{agent}"
         );
     }
+}
+
+#[test]
+fn rewrite_uses_the_absolute_path_when_dbguard_is_not_on_path() {
+    let p = Project::new();
+    let mut cmd = Command::new(bin());
+    cmd.args(["hook", "claude"])
+        .current_dir(p.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("DBGUARD_HOME", p.home.path())
+        .env("DATABASE_URL", DEV_URL)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if dbguard_core::agents::AGENT_VARIABLES.iter().any(|(v, _)| *v == k) {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let payload = payload("claude", "psql -c 'DROP TABLE users'", p.path());
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rewritten = v["hookSpecificOutput"]["updatedInput"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rewritten.starts_with(&format!("{} run -- ", bin())), "{rewritten}");
 }

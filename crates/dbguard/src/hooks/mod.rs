@@ -477,7 +477,30 @@ fn run_argv_text(command: &str) -> String {
 
 /// `dbguard run -- <command>`, as one shell command line that runs exactly `command`.
 pub fn run_command(command: &str) -> String {
-    format!("dbguard run -- {}", run_argv_text(command))
+    format!("{} run -- {}", dbguard_program(), run_argv_text(command))
+}
+
+/// `dbguard` when it is on PATH (readable for the agent and the person), else the
+/// absolute path of this executable, so the rewritten command never fails with
+/// "command not found".
+fn dbguard_program() -> String {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("dbguard").is_file()))
+        .unwrap_or(false);
+    if on_path {
+        return "dbguard".into();
+    }
+    match std::env::current_exe() {
+        Ok(exe) => {
+            let s = exe.to_string_lossy().into_owned();
+            if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+                s
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        }
+        Err(_) => "dbguard".into(),
+    }
 }
 
 /// The command when it is a single `dbguard` invocation (no `;`, `&&`, pipes or
