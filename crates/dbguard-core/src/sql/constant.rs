@@ -167,6 +167,22 @@ pub(crate) fn arith(op: Arith, a: &Const, b: &Const) -> Option<Const> {
     }
 }
 
+/// `v [NOT] BETWEEN [SYMMETRIC] lo AND hi`, three-valued like the engines: `lo <= v AND v <= hi`
+/// (SYMMETRIC: either order of the bounds). MySQL and SQLite have no SYMMETRIC.
+pub(crate) fn between(v: &Const, lo: &Const, hi: &Const, negated: bool, symmetric: bool) -> Option<Const> {
+    let within = |lo: &Const, hi: &Const| and([compare(Cmp::GtEq, v, lo), compare(Cmp::LtEq, v, hi)]);
+    let r = if symmetric {
+        or([within(lo, hi), within(hi, lo)])
+    } else {
+        within(lo, hi)
+    };
+    if negated {
+        not(r)
+    } else {
+        r
+    }
+}
+
 /// Three-valued AND over already-evaluated operands (`None`: not a constant).
 pub(crate) fn and(values: impl IntoIterator<Item = Option<Const>>) -> Option<Const> {
     let mut all_true = true;
@@ -233,5 +249,20 @@ mod tests {
         assert_eq!(not(Some(Const::Bool(false))), Some(Const::Bool(true)));
         assert_eq!(Const::Str("t".into()).cast("bool"), Some(Const::Bool(true)));
         assert_eq!(arith(Arith::Add, &Const::Int(1), &Const::Int(1)), Some(Const::Int(2)));
+    }
+
+    #[test]
+    fn between_folding() {
+        let (one, zero, two) = (Const::Int(1), Const::Int(0), Const::Int(2));
+        let t = Some(Const::Bool(true));
+        let f = Some(Const::Bool(false));
+        assert_eq!(between(&one, &zero, &two, false, false), t);
+        assert_eq!(between(&one, &zero, &two, true, false), f);
+        assert_eq!(between(&one, &two, &zero, false, false), f);
+        assert_eq!(between(&one, &two, &zero, false, true), t);
+        assert_eq!(between(&one, &two, &zero, true, false), t);
+        // A NULL operand is never known true, negated or not.
+        assert_eq!(between(&one, &Const::Null, &two, false, false), None);
+        assert_eq!(between(&Const::Null, &zero, &two, true, false), None);
     }
 }

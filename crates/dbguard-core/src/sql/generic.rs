@@ -14,8 +14,8 @@
 //! parser messages are the same as with one pass over the whole text.
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, BinaryOperator, CascadeOption, Expr, FromTable, ObjectName, ObjectType,
-    Statement, TableFactor, TableWithJoins, UnaryOperator, Value,
+    AlterColumnOperation, AlterTableOperation, BinaryOperator, CascadeOption, Expr, FromTable, JoinConstraint,
+    JoinOperator, ObjectName, ObjectType, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator, Value,
 };
 use sqlparser::dialect::{Dialect as SqlDialect, MySqlDialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
@@ -352,8 +352,189 @@ fn layout_chunked(text: &str, d: Dialect, chunk: usize) -> Layout {
     layout
 }
 
-fn starts_with_word(tokens: &[TokenWithSpan], word: &str) -> bool {
-    matches!(tokens.iter().find(|t| !is_trivia(&t.token)), Some(TokenWithSpan { token: Token::Word(w), .. }) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+/// First words of the statements [`harmless_unparsed`] may accept.
+fn might_be_harmless(tokens: &[TokenWithSpan], d: Dialect) -> bool {
+    let first: &[&str] = match d {
+        Dialect::Sqlite => &["VACUUM", "DETACH", "REINDEX", "ANALYZE", "PRAGMA"],
+        Dialect::Mysql => &["OPTIMIZE", "ANALYZE", "CHECK", "CHECKSUM", "ALTER"],
+        Dialect::Postgres => &[],
+    };
+    matches!(tokens.iter().find(|t| !is_trivia(&t.token)), Some(TokenWithSpan { token: Token::Word(w), .. })
+        if w.quote_style.is_none() && first.iter().any(|f| w.value.eq_ignore_ascii_case(f)))
+}
+
+/// The allowlist of statements that sqlparser cannot parse but that cannot destroy data,
+/// recognized by their whole token sequence (documented in the `sql` module comment). Anything
+/// that deviates from these exact shapes stays Unparseable.
+fn harmless_unparsed(tokens: &[TokenWithSpan], d: Dialect) -> bool {
+    let toks: Vec<&Token> = tokens.iter().map(|t| &t.token).filter(|t| !is_trivia(t)).collect();
+    let mut m = Shape { toks: &toks, pos: 0 };
+    let ok = match d {
+        Dialect::Sqlite => sqlite_shape(&mut m),
+        Dialect::Mysql => mysql_shape(&mut m),
+        Dialect::Postgres => false,
+    };
+    ok && m.end()
+}
+
+fn sqlite_shape(m: &mut Shape) -> bool {
+    if m.kw("VACUUM") {
+        // VACUUM [schema] [INTO 'file']: INTO writes a new file and fails if it holds data.
+        if !m.at_kw("INTO") {
+            m.name();
+        }
+        return !m.kw("INTO") || m.string();
+    }
+    if m.kw("DETACH") {
+        m.kw("DATABASE");
+        return m.name();
+    }
+    if m.kw("REINDEX") || m.kw("ANALYZE") {
+        return m.end() || m.qualified();
+    }
+    if m.kw("PRAGMA") {
+        if !m.qualified() {
+            return false;
+        }
+        if m.tok(&Token::Eq) {
+            return m.pragma_value();
+        }
+        if m.tok(&Token::LParen) {
+            return m.pragma_value() && m.tok(&Token::RParen);
+        }
+        return true;
+    }
+    false
+}
+
+fn mysql_shape(m: &mut Shape) -> bool {
+    if m.kw("ALTER") {
+        if !(m.kw("TABLE") && m.qualified()) {
+            return false;
+        }
+        if m.kw("ENGINE") {
+            // Only engines that keep rows: BLACKHOLE discards them, MEMORY loses them on restart.
+            m.tok(&Token::Eq);
+            return m.kw("InnoDB") || m.kw("MyISAM") || m.kw("Aria");
+        }
+        // Re-encodes every text column; only utf8mb4 holds every character of every other
+        // character set, so converting to anything else may lose characters.
+        m.kw("DEFAULT");
+        if !(m.kw("CONVERT") && m.kw("TO") && ((m.kw("CHARACTER") && m.kw("SET")) || m.kw("CHARSET"))) {
+            return false;
+        }
+        m.tok(&Token::Eq);
+        if !m.kw("utf8mb4") {
+            return false;
+        }
+        if m.kw("COLLATE") {
+            m.tok(&Token::Eq);
+            return m.name();
+        }
+        return true;
+    }
+    let (options, local): (&[&str], bool) = if m.kw("OPTIMIZE") || m.kw("ANALYZE") {
+        (&[], true)
+    } else if m.kw("CHECKSUM") {
+        (&["QUICK", "EXTENDED"], false)
+    } else if m.kw("CHECK") {
+        (&["QUICK", "FAST", "MEDIUM", "EXTENDED", "CHANGED"], false)
+    } else {
+        return false;
+    };
+    if local && !m.kw("NO_WRITE_TO_BINLOG") {
+        m.kw("LOCAL");
+    }
+    if !(m.kw("TABLE") || m.kw("TABLES")) || !m.qualified() {
+        return false;
+    }
+    while m.tok(&Token::Comma) {
+        if !m.qualified() {
+            return false;
+        }
+    }
+    loop {
+        if m.kw("FOR") {
+            if !m.kw("UPGRADE") {
+                return false;
+            }
+        } else if !options.iter().any(|o| m.kw(o)) {
+            return true;
+        }
+    }
+}
+
+/// A cursor over the significant tokens of one statement, for [`harmless_unparsed`].
+struct Shape<'a> {
+    toks: &'a [&'a Token],
+    pos: usize,
+}
+
+impl Shape<'_> {
+    fn end(&self) -> bool {
+        self.pos >= self.toks.len()
+    }
+
+    fn peek(&self) -> Option<&Token> {
+        self.toks.get(self.pos).copied()
+    }
+
+    fn at_kw(&self, word: &str) -> bool {
+        matches!(self.peek(), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+    }
+
+    /// Consume the unquoted word `word`.
+    fn kw(&mut self, word: &str) -> bool {
+        let hit = self.at_kw(word);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    fn tok(&mut self, t: &Token) -> bool {
+        let hit = self.peek() == Some(t);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    /// Any identifier, quoted or not.
+    fn name(&mut self) -> bool {
+        let hit = matches!(self.peek(), Some(Token::Word(_)));
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    /// `name` or `schema.name`.
+    fn qualified(&mut self) -> bool {
+        if !self.name() {
+            return false;
+        }
+        if self.tok(&Token::Period) {
+            return self.name();
+        }
+        true
+    }
+
+    fn string(&mut self) -> bool {
+        let hit = matches!(
+            self.peek(),
+            Some(Token::SingleQuotedString(_) | Token::DoubleQuotedString(_))
+        );
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    /// A PRAGMA value: a word (`ON`, `WAL`), a string, or an optionally signed number.
+    fn pragma_value(&mut self) -> bool {
+        if self.name() || self.string() {
+            return true;
+        }
+        if !self.tok(&Token::Minus) {
+            self.tok(&Token::Plus);
+        }
+        let hit = matches!(self.peek(), Some(Token::Number(..)));
+        self.pos += usize::from(hit);
+        hit
+    }
 }
 
 fn loc_u32(v: u64) -> u32 {
@@ -413,7 +594,9 @@ impl Analyzer {
             text: text.get(raw.start..raw.end).unwrap_or(""),
             location: raw.location(),
         };
-        let pragma = d == Dialect::Sqlite && starts_with_word(&raw.tokens, "PRAGMA");
+        // The tokens are moved into the parser; the allowlist needs them only when it fails,
+        // which is rare, so only statements that may be on it keep a copy.
+        let maybe_harmless = might_be_harmless(&raw.tokens, d).then(|| raw.tokens.clone());
         match Parser::new(dialect)
             .with_tokens_with_locations(raw.tokens)
             .parse_statements()
@@ -423,9 +606,8 @@ impl Analyzer {
                     self.statement(st, s);
                 }
             }
-            // sqlparser does not know every PRAGMA form (`PRAGMA foreign_keys = ON`), and no
-            // PRAGMA deletes rows or tables by itself: an unparsed one is not reported.
-            Err(_) if pragma => {}
+            // Valid maintenance statements sqlparser does not know (see `harmless_unparsed`).
+            Err(_) if maybe_harmless.is_some_and(|t| harmless_unparsed(&t, d)) => {}
             Err(e) => {
                 let msg = e.to_string();
                 let engine = engine_name(d);
@@ -534,19 +716,30 @@ impl Analyzer {
                     );
                 }
             }
+            // `WITH x AS (...) DELETE/UPDATE ...`: the CTE only feeds the statement.
+            Statement::Query(q) => match q.body.as_ref() {
+                SetExpr::Delete(inner) | SetExpr::Update(inner) => self.statement(inner, s),
+                _ => {}
+            },
             Statement::Delete(d) => {
                 if d.limit.is_some() {
                     return;
                 }
+                let from = match &d.from {
+                    FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
+                };
+                // MySQL multi-table DELETE: `DELETE t FROM t JOIN u ON ...` or
+                // `DELETE FROM t USING t JOIN u ON ...`; the targets are named before FROM.
+                let sources: Vec<&TableWithJoins> = from.iter().chain(d.using.iter().flatten()).collect();
                 let names: Vec<(String, String)> = if !d.tables.is_empty() {
                     d.tables.iter().map(parts).collect()
                 } else {
-                    let from = match &d.from {
-                        FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
-                    };
                     from.iter().filter_map(table_of).collect()
                 };
                 for (schema, table) in names {
+                    if join_bounds(&sources, &schema, &table) {
+                        continue;
+                    }
                     self.unbounded(FindingKind::DeleteAll, &schema, &table, d.selection.as_ref(), s);
                 }
             }
@@ -555,6 +748,10 @@ impl Analyzer {
                     return;
                 }
                 if let Some((schema, table)) = table_of(&u.table) {
+                    // MySQL multi-table UPDATE: `UPDATE t JOIN u ON ... SET ...`.
+                    if join_bounds(&[&u.table], &schema, &table) {
+                        return;
+                    }
                     self.unbounded(FindingKind::UpdateAll, &schema, &table, u.selection.as_ref(), s);
                 }
             }
@@ -683,6 +880,41 @@ fn table_of(t: &TableWithJoins) -> Option<(String, String)> {
     }
 }
 
+/// Whether the joins of a multi-table DELETE/UPDATE bound the rows of `table` (a name or an
+/// alias): it belongs to a FROM item whose joins are all inner joins with a real condition (ON
+/// that is not always true, USING, NATURAL), like PostgreSQL's `DELETE ... USING ... WHERE`.
+/// An outer or unconditioned join keeps every row of some side, so it bounds nothing.
+fn join_bounds(sources: &[&TableWithJoins], schema: &str, table: &str) -> bool {
+    sources.iter().any(|twj| {
+        let names_it = std::iter::once(&twj.relation)
+            .chain(twj.joins.iter().map(|j| &j.relation))
+            .any(|r| factor_named(r, schema, table));
+        names_it
+            && !twj.joins.is_empty()
+            && twj.joins.iter().all(|j| match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::StraightJoin(c) => match c {
+                    JoinConstraint::On(e) => eval(e, 0).and_then(|v| v.truthy()) != Some(true),
+                    JoinConstraint::Using(cols) => !cols.is_empty(),
+                    JoinConstraint::Natural => true,
+                    JoinConstraint::None => false,
+                },
+                _ => false,
+            })
+    })
+}
+
+/// A FROM table named `[schema.]table` or aliased `table`.
+fn factor_named(f: &TableFactor, schema: &str, table: &str) -> bool {
+    let TableFactor::Table { name, alias, .. } = f else {
+        return false;
+    };
+    if schema.is_empty() && alias.as_ref().is_some_and(|a| a.name.value.eq_ignore_ascii_case(table)) {
+        return true;
+    }
+    let (s, t) = parts(name);
+    t.eq_ignore_ascii_case(table) && (schema.is_empty() || s.eq_ignore_ascii_case(schema))
+}
+
 fn eval(e: &Expr, depth: u32) -> Option<Const> {
     if depth > 64 {
         return None;
@@ -713,6 +945,15 @@ fn eval(e: &Expr, depth: u32) -> Option<Const> {
             let ty = data_type.to_string();
             let base = ty.split(['(', ' ']).next().unwrap_or("").to_ascii_lowercase();
             v.cast(&base)
+        }
+        Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => {
+            let (v, lo, hi) = (eval(expr, n)?, eval(low, n)?, eval(high, n)?);
+            constant::between(&v, &lo, &hi, *negated, false)
         }
         Expr::IsNull(x) => eval(x, n).map(|v| Const::Bool(matches!(v, Const::Null))),
         Expr::IsNotNull(x) => eval(x, n).map(|v| Const::Bool(!matches!(v, Const::Null))),

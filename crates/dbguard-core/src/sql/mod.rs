@@ -19,11 +19,44 @@
 //! comment) makes the rest of the text one `Unparseable` finding. Unknown and unparseable are
 //! findings: they count as risky, never as safe.
 //!
+//! PostgreSQL text is not handed to the scanner past a run of more than 1,000 operator
+//! characters (`/*/*/*...`, `+-+-...`), or past the long runs (over 128 characters) whose squared
+//! lengths add up to more than 64 runs of 1,000: the server's scanner takes time quadratic in
+//! such runs (64 KB of `/*` took 3 s). The statements that end before the run are analyzed; from
+//! the start of the statement holding it, the rest of the text is one `Unparseable` finding (its
+//! end cannot be known without scanning the run). A PL/pgSQL body whose unescaped source holds
+//! such a run is `Unparseable` too.
+//!
+//! # Valid SQL that sqlparser rejects
+//! A SQLite or MySQL statement that sqlparser cannot parse is `Unparseable`, except these exact
+//! token shapes (the dialect's tokenizer, whole statement, nothing else in it), which cannot
+//! destroy data:
+//! - SQLite: `VACUUM [schema] [INTO 'file']` (INTO fails unless the file is new or empty),
+//!   `DETACH [DATABASE] name`, `REINDEX [[schema.]name]`, `ANALYZE [[schema.]name]`,
+//!   `PRAGMA [schema.]name [= value | (value)]` with a word, string or signed number as value.
+//! - MySQL: `OPTIMIZE|ANALYZE [NO_WRITE_TO_BINLOG|LOCAL] TABLE|TABLES t [, t]...`,
+//!   `CHECK TABLE t [, t]... [FOR UPGRADE|QUICK|FAST|MEDIUM|EXTENDED|CHANGED]...`,
+//!   `CHECKSUM TABLE t [, t]... [QUICK|EXTENDED]`, `ALTER TABLE t ENGINE [=] InnoDB|MyISAM|Aria`
+//!   (not BLACKHOLE, which discards every row, nor MEMORY, which loses them at restart), and
+//!   `ALTER TABLE t [DEFAULT] CONVERT TO CHARACTER SET|CHARSET [=] utf8mb4 [COLLATE [=] c]`:
+//!   converting text columns is lossless only into utf8mb4, which holds every character of every
+//!   other character set; a conversion to any other set can replace characters with `?`, so it
+//!   stays `Unparseable`. `REPAIR TABLE` stays `Unparseable` too: it can drop rows it cannot
+//!   recover.
+//!
 //! # What counts as data loss
 //! Findings: DROP DATABASE, DROP SCHEMA (always; CASCADE takes everything inside), DROP TABLE
 //! (one finding per table), DROP OWNED BY, DROP EXTENSION ... CASCADE, TRUNCATE (each table),
 //! DELETE/UPDATE without WHERE or with a constant-true WHERE (`WHERE CURRENT OF` is bounded;
-//! MySQL `LIMIT` is bounded), data-modifying CTEs, ALTER TABLE DROP COLUMN, ALTER COLUMN TYPE /
+//! MySQL `LIMIT` is bounded; a MySQL multi-table DELETE/UPDATE is bounded when the target's FROM
+//! item is joined only by inner joins whose ON is not always true, or USING/NATURAL; CTE-prefixed
+//! `WITH ... DELETE/UPDATE` counts like the plain form; constant folding knows comparisons,
+//! arithmetic, AND/OR/NOT, IN, IS [NOT] NULL/TRUE/DISTINCT FROM, casts and [NOT] BETWEEN
+//! [SYMMETRIC]), MERGE whose join condition is always true with a WHEN MATCHED DELETE/UPDATE that
+//! has no bounding AND condition (delete_all/update_all of the target), MERGE ... WHEN NOT MATCHED
+//! BY SOURCE THEN DELETE (delete_all: every target row missing from the source), `COPY ... FROM/TO
+//! PROGRAM` (`Unknown`: it runs a shell command on the server; plain COPY FROM a file or STDIN
+//! only adds rows), `COPY (DELETE ... RETURNING ...) TO` (the statement it runs), data-modifying CTEs, ALTER TABLE DROP COLUMN, ALTER COLUMN TYPE /
 //! MySQL MODIFY/CHANGE COLUMN (possibly lossy), DROP TYPE/DOMAIN/COLLATION ... CASCADE (drops the
 //! columns that use them: `Unknown`, since which columns is not in the text), `EXPLAIN ANALYZE`
 //! of a destructive statement (it runs it), PREPARE of a destructive statement, EXECUTE of a

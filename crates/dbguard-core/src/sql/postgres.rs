@@ -185,10 +185,103 @@ impl Splitter {
     }
 }
 
+/// Runs of operator characters longer than this are not handed to the PostgreSQL scanner.
+///
+/// Why: scan.l's `operator` and `xcstart` (`/*` followed by operator characters) rules match the
+/// whole run of operator characters and then give back all but the first token (`yyless`), so
+/// a run of n operator characters (`/*/*/*...`, `+-+-...`) costs about n²/4 character steps:
+/// 64 KB of `/*` took 2-3 s and 1 MB never finished. Real SQL never holds such a run outside a
+/// string or comment, and one inside them (a 1,000-character `-----` rule) only costs a false
+/// Unparseable.
+pub(super) const MAX_OP_RUN: usize = 1000;
+/// Runs longer than this count against [`OP_RUN_BUDGET`]: shorter ones cost at most
+/// `LONG_OP_RUN / 4` steps per character, whatever their number.
+const LONG_OP_RUN: usize = 128;
+/// Sum of the squared lengths of long runs scanned per text (64 runs of 1,000; about 0.05 s):
+/// without it, a megabyte of runs just under [`MAX_OP_RUN`] still took 1.5 s.
+const OP_RUN_BUDGET: usize = 64 * MAX_OP_RUN * MAX_OP_RUN;
+
+/// scan.l `op_chars`.
+fn is_op_char(b: u8) -> bool {
+    matches!(
+        b,
+        b'~' | b'!'
+            | b'@'
+            | b'#'
+            | b'^'
+            | b'&'
+            | b'|'
+            | b'`'
+            | b'?'
+            | b'+'
+            | b'-'
+            | b'*'
+            | b'/'
+            | b'%'
+            | b'<'
+            | b'>'
+            | b'='
+    )
+}
+
+/// Start and length of the first run of operator characters that is too costly to scan: longer
+/// than [`MAX_OP_RUN`], or a long one past [`OP_RUN_BUDGET`].
+pub(super) fn pathological_run(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spent = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_op_char(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_op_char(bytes[i]) {
+            i += 1;
+        }
+        let len = i - start;
+        if len > LONG_OP_RUN {
+            spent = spent.saturating_add(len.saturating_mul(len));
+        }
+        if len > MAX_OP_RUN || spent > OP_RUN_BUDGET {
+            return Some((start, len));
+        }
+    }
+    None
+}
+
+/// Split `text` into statements with the PostgreSQL scanner (see [`split_scanned`]). A text
+/// holding a run of operator characters too long to scan (see [`MAX_OP_RUN`]) is scanned only
+/// up to the run: the statements that end before it are analyzed as usual, and everything from
+/// the start of the statement that holds the run is one Unparseable region. Where that statement
+/// ends is unknown without scanning the run (it may sit in a comment or string that closes much
+/// later, or never), so nothing after it is trusted to be a separate, harmless statement.
+fn split(text: &str, on: &mut dyn FnMut(Event)) {
+    let Some((run, len)) = pathological_run(text) else {
+        split_scanned(text, false, on);
+        return;
+    };
+    let done = split_scanned(&text[..run], true, on);
+    let start = text[done..]
+        .bytes()
+        .position(|b| !is_pg_space(b))
+        .map_or(run, |p| done + p);
+    on(Event::Error {
+        start,
+        message: format!(
+            "a run of {len} operator characters at byte {run}: runs of operator characters this long, or this many long ones, are not scanned"
+        ),
+    });
+}
+
 /// Split `text` into statements with the PostgreSQL scanner, chunk by chunk. A chunk is cut at a
 /// line end; only statements that end with a `;` inside the chunk are committed, the rest is
 /// scanned again with the next chunk, so a cut inside a string never changes the result.
-fn split(text: &str, on: &mut dyn FnMut(Event)) {
+///
+/// With `truncated`, `text` is a prefix cut at an arbitrary point: only statements that end with
+/// a `;` are emitted, no error is reported, and the return value says where the unemitted rest
+/// begins (otherwise it is `text.len()`).
+fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usize {
     let mut base = 0usize;
     let mut size = CHUNK;
     while base < text.len() {
@@ -199,7 +292,7 @@ fn split(text: &str, on: &mut dyn FnMut(Event)) {
         // every other character starts a token or is a scan error.
         if slice.bytes().all(is_pg_space) {
             if last {
-                return;
+                return text.len();
             }
             base = end;
             continue;
@@ -221,6 +314,9 @@ fn split(text: &str, on: &mut dyn FnMut(Event)) {
                         rest = base + cut;
                     }
                 }
+                if truncated {
+                    return rest;
+                }
                 let tail = &text[rest..];
                 if let Some(p) = tail.bytes().position(|b| !is_pg_space(b)) {
                     on(Event::Error {
@@ -228,12 +324,16 @@ fn split(text: &str, on: &mut dyn FnMut(Event)) {
                         message: scan_message(&e),
                     });
                 }
-                return;
+                return text.len();
             }
         };
-        let committed = feed_tokens(&tokens, base, last, on);
+        let committed = feed_tokens(&tokens, base, last && !truncated, on);
         if last {
-            return;
+            return if truncated {
+                committed.unwrap_or(base)
+            } else {
+                text.len()
+            };
         }
         match committed {
             Some(c) => {
@@ -243,6 +343,7 @@ fn split(text: &str, on: &mut dyn FnMut(Event)) {
             None => size = size.saturating_mul(2),
         }
     }
+    text.len()
 }
 
 /// Emit the statements of one scanned chunk; returns where the last committed statement ended
@@ -648,7 +749,29 @@ impl Analyzer {
                     self.created.add_table(&into.schemaname, &into.relname, "public");
                 }
             }
-            NodeEnum::MergeStmt(m) => self.with_clause(m.with_clause.as_ref(), s),
+            NodeEnum::MergeStmt(m) => {
+                self.with_clause(m.with_clause.as_ref(), s);
+                self.merge(m, s);
+            }
+            NodeEnum::CopyStmt(c) => {
+                if c.is_program {
+                    let dir = if c.is_from { "FROM" } else { "TO" };
+                    self.push(
+                        FindingKind::Unknown,
+                        None,
+                        format!(
+                            "COPY ... {dir} PROGRAM runs a shell command on the database server, so what it does is unknown."
+                        ),
+                        Scope::Database,
+                        false,
+                        s,
+                    );
+                }
+                // `COPY (DELETE ... RETURNING ...) TO ...` runs the statement it copies from.
+                if let Some(q) = c.query.as_deref() {
+                    self.node(q, s);
+                }
+            }
             NodeEnum::AlterTableStmt(a) => self.alter_table(a, s),
             NodeEnum::CreateStmt(c) => {
                 if let (Some(rv), false) = (&c.relation, c.if_not_exists) {
@@ -829,6 +952,75 @@ impl Analyzer {
         );
     }
 
+    /// MERGE: a WHEN MATCHED DELETE/UPDATE (without a bounding AND condition) under a join
+    /// condition that is always true reaches every target row, and WHEN NOT MATCHED BY SOURCE
+    /// THEN DELETE deletes every target row the source lacks.
+    fn merge(&mut self, m: &protobuf::MergeStmt, s: Stmt) {
+        let Some(rv) = &m.relation else { return };
+        if self.created.has_table(&rv.schemaname, &rv.relname, "public") {
+            return;
+        }
+        let always = |n: Option<&Node>| n.is_none_or(|n| eval(n, 0).and_then(|c| c.truthy()) == Some(true));
+        let join_true = m.join_condition.as_deref().is_some_and(|j| always(Some(j)));
+        let name = qualified(&rv.schemaname, &rv.relname);
+        let mut reported: Vec<FindingKind> = Vec::new();
+        for w in &m.merge_when_clauses {
+            let Some(NodeEnum::MergeWhenClause(c)) = w.node.as_ref() else {
+                continue;
+            };
+            let cmd = protobuf::CmdType::try_from(c.command_type).unwrap_or(protobuf::CmdType::Undefined);
+            let matched =
+                protobuf::MergeMatchKind::try_from(c.match_kind).unwrap_or(protobuf::MergeMatchKind::Undefined);
+            let found = match (matched, cmd) {
+                (protobuf::MergeMatchKind::MergeWhenMatched, protobuf::CmdType::CmdDelete)
+                    if join_true && always(c.condition.as_deref()) =>
+                {
+                    Some((
+                        FindingKind::DeleteAll,
+                        format!("Deletes every row of {name}: the MERGE join condition is always true, so every row matches."),
+                    ))
+                }
+                (protobuf::MergeMatchKind::MergeWhenMatched, protobuf::CmdType::CmdUpdate)
+                    if join_true && always(c.condition.as_deref()) =>
+                {
+                    Some((
+                        FindingKind::UpdateAll,
+                        format!("Updates every row of {name}: the MERGE join condition is always true, so every row matches."),
+                    ))
+                }
+                (protobuf::MergeMatchKind::MergeWhenNotMatchedBySource, protobuf::CmdType::CmdDelete) => {
+                    let cond = if c.condition.is_some() {
+                        " (that also meets its AND condition)"
+                    } else {
+                        ""
+                    };
+                    Some((
+                        FindingKind::DeleteAll,
+                        format!(
+                            "WHEN NOT MATCHED BY SOURCE THEN DELETE deletes every row of {name} that has no match in the source{cond}: all of them when the source is empty."
+                        ),
+                    ))
+                }
+                _ => None,
+            };
+            let Some((kind, detail)) = found else { continue };
+            if reported.contains(&kind) {
+                continue;
+            }
+            reported.push(kind);
+            self.push(
+                kind,
+                Some(name.clone()),
+                detail,
+                Scope::Tables {
+                    names: vec![name.clone()],
+                },
+                false,
+                s,
+            );
+        }
+    }
+
     fn with_clause(&mut self, w: Option<&protobuf::WithClause>, s: Stmt) {
         let Some(w) = w else { return };
         for cte in &w.ctes {
@@ -929,7 +1121,7 @@ impl Analyzer {
             );
             return;
         }
-        self.body(plpgsql::Body::Do, s);
+        self.body(plpgsql::Body::Do, def_string(&d.args, "as").as_deref(), s);
     }
 
     fn create_function(&mut self, f: &protobuf::CreateFunctionStmt, s: Stmt) {
@@ -950,11 +1142,12 @@ impl Analyzer {
             "plpgsql" => {
                 let saved = std::mem::replace(&mut self.origin, origin);
                 let returns = f.return_type.as_ref().and_then(|t| t.names.last()).and_then(string_of);
-                let kind = match (returns.as_deref(), def_body(&f.options)) {
-                    (Some("trigger" | "event_trigger"), Some(body)) => plpgsql::Body::Trigger(body),
+                let src = def_body(&f.options);
+                let kind = match (returns.as_deref(), &src) {
+                    (Some("trigger" | "event_trigger"), Some(body)) => plpgsql::Body::Trigger(body.clone()),
                     _ => plpgsql::Body::Function,
                 };
-                self.body(kind, s);
+                self.body(kind, src.as_deref(), s);
                 self.origin = saved;
             }
             "sql" => {
@@ -981,7 +1174,22 @@ impl Analyzer {
     }
 
     /// Analyze the PL/pgSQL body of the current statement (a DO block or CREATE FUNCTION).
-    fn body(&mut self, kind: plpgsql::Body, s: Stmt) {
+    /// `src` is the body's source as the string literal holds it: escapes (`E'\x2f\x2a'`) can
+    /// make a run of operator characters that the statement's own text does not show.
+    fn body(&mut self, kind: plpgsql::Body, src: Option<&str>, s: Stmt) {
+        if let Some((_, len)) = src.and_then(pathological_run) {
+            self.push(
+                FindingKind::Unparseable,
+                None,
+                format!(
+                    "The body holds a run of {len} operator characters: runs this long, or this many long ones, are not scanned, so what it does is unknown."
+                ),
+                Scope::Database,
+                false,
+                s,
+            );
+            return;
+        }
         if kind == plpgsql::Body::Do {
             let saved = std::mem::replace(&mut self.origin, Origin::DoBlock);
             self.body_inner(kind, s);
@@ -1243,6 +1451,22 @@ fn eval(node: &Node, depth: u32) -> Option<Const> {
                         any
                     }
                 }
+                AExprKind::AexprBetween
+                | AExprKind::AexprNotBetween
+                | AExprKind::AexprBetweenSym
+                | AExprKind::AexprNotBetweenSym => {
+                    let v = eval(e.lexpr.as_deref()?, d)?;
+                    let Some(NodeEnum::List(bounds)) = e.rexpr.as_deref()?.node.as_ref() else {
+                        return None;
+                    };
+                    let [lo, hi] = bounds.items.as_slice() else {
+                        return None;
+                    };
+                    let (lo, hi) = (eval(lo, d)?, eval(hi, d)?);
+                    let negated = matches!(kind, AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym);
+                    let symmetric = matches!(kind, AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym);
+                    constant::between(&v, &lo, &hi, negated, symmetric)
+                }
                 _ => None,
             }
         }
@@ -1321,6 +1545,92 @@ mod tests {
             vec!["delete_all"]
         );
         assert!(kinds("CREATE TABLE t (id int); DROP TABLE t;").is_empty());
+    }
+
+    /// `/*` repeated `n` times between a destructive statement before and one after.
+    fn comment_openers(n: usize) -> String {
+        format!("DROP TABLE before;\nSELECT 1 /{} ;\nDROP TABLE after;", "*/".repeat(n))
+    }
+
+    #[test]
+    fn long_operator_runs_are_bounded() {
+        // 64 KB of `/*`: the scanner alone took about 3 s on it.
+        let sql = comment_openers(32_000);
+        let start = std::time::Instant::now();
+        let f = analyze(&sql);
+        let elapsed = start.elapsed();
+        assert_eq!(kinds(&sql), vec!["drop_table", "unparseable"]);
+        assert_eq!(f[1].location, Some(Location { line: 2, column: 1 }));
+        assert!(f[1].detail.contains("operator characters"), "{}", f[1].detail);
+        // Generous for debug builds on a loaded machine; the release number is far lower.
+        assert!(elapsed.as_secs_f64() < 2.0, "{elapsed:?}");
+        // A run at the limit is still scanned, and one past it inside a string is fail-closed.
+        let at_limit = format!("SELECT '{}'; DROP TABLE x;", "=".repeat(MAX_OP_RUN));
+        assert_eq!(kinds(&at_limit), vec!["drop_table"]);
+        let past = format!("SELECT '{}'; DROP TABLE x;", "=".repeat(MAX_OP_RUN + 1));
+        assert_eq!(kinds(&past), vec!["unparseable"]);
+        // Many long runs exhaust the budget: the statements before the one that does are kept.
+        let mut many = String::from("DROP TABLE first;\n");
+        for _ in 0..100 {
+            many.push_str(&format!("SELECT '{}';\n", "=".repeat(MAX_OP_RUN)));
+        }
+        let f = analyze(&many);
+        assert_eq!(
+            f.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+            vec!["drop_table", "unparseable"]
+        );
+        assert_eq!(f[1].location, Some(Location { line: 66, column: 1 }));
+        // Short runs never count: a 120-character rule on every line of a long text is fine.
+        let rules = format!("SELECT 1; /* {} */\n", "-".repeat(120)).repeat(20_000);
+        assert!(pathological_run(&rules).is_none());
+        // Found in the layout too, as one region to the end.
+        let l = layout(&sql);
+        assert_eq!(l.statements.last().map(|s| s.1), Some(sql.len()));
+    }
+
+    #[test]
+    fn escaped_operator_runs_in_bodies_are_bounded() {
+        let body = "\\x2f\\x2a".repeat(MAX_OP_RUN);
+        let sql = format!("DO E'BEGIN PERFORM 1; {body} END'");
+        assert!(pathological_run(&sql).is_none());
+        assert_eq!(kinds(&sql), vec!["unparseable"]);
+    }
+
+    #[test]
+    #[ignore = "benchmark: run in release with --ignored"]
+    fn bench_1mb_comment_openers() {
+        let sql = comment_openers(500_000);
+        let start = std::time::Instant::now();
+        let f = analyze(&sql);
+        let elapsed = start.elapsed();
+        eprintln!("1 MB of /*: {} findings in {:.3}s", f.len(), elapsed.as_secs_f64());
+        assert_eq!(f.len(), 2);
+        assert!(elapsed.as_secs_f64() < 1.0, "{elapsed:?}");
+        // The worst case the limit allows: 1 MB of runs just under it.
+        let runs = format!("{} x\n", "/*".repeat(MAX_OP_RUN / 2 - 1)).repeat(1_000);
+        let start = std::time::Instant::now();
+        let f = analyze(&runs);
+        let elapsed = start.elapsed();
+        eprintln!(
+            "{} bytes of {}-character /* runs: {} findings in {:.3}s",
+            runs.len(),
+            MAX_OP_RUN - 2,
+            f.len(),
+            elapsed.as_secs_f64()
+        );
+        assert!(elapsed.as_secs_f64() < 1.0, "{elapsed:?}");
+        // And the most short runs can cost: 1 MB of `LONG_OP_RUN`-character runs.
+        let short = format!("SELECT 1 {} x;\n", "+-".repeat(LONG_OP_RUN / 2)).repeat(7_500);
+        let start = std::time::Instant::now();
+        let f = analyze(&short);
+        let elapsed = start.elapsed();
+        eprintln!(
+            "{} bytes of {LONG_OP_RUN}-character +- runs: {} findings in {:.3}s",
+            short.len(),
+            f.len(),
+            elapsed.as_secs_f64()
+        );
+        assert!(elapsed.as_secs_f64() < 1.0, "{elapsed:?}");
     }
 
     #[test]
