@@ -74,6 +74,13 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`dbguard check ... | head`) instead of panicking on EPIPE. Rust ignores SIGPIPE by
+    // default; children spawned by `run` get the default disposition back either way.
+    // SAFETY: called once at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
