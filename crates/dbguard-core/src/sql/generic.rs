@@ -184,32 +184,6 @@ fn rebase(loc: &mut SpLocation, origin: Location) {
     loc.line = loc.line.saturating_add(u64::from(origin.line)).saturating_sub(1);
 }
 
-/// End of the chunk starting at `base`: a line end in the second half of `base + size`, or the
-/// text's end (then `true`).
-fn chunk_end(text: &str, base: usize, size: usize) -> (usize, bool) {
-    let want = base.saturating_add(size);
-    if want >= text.len() {
-        return (text.len(), true);
-    }
-    let bytes = text.as_bytes();
-    let floor = base + size / 2;
-    if let Some(nl) = bytes[floor..want].iter().rposition(|&b| b == b'\n') {
-        return (floor + nl + 1, false);
-    }
-    let mut end = want;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    if end <= base {
-        // A chunk smaller than one character: take that character, so the loop always advances.
-        end = want;
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-    }
-    (end, end >= text.len())
-}
-
 /// Split `text` into statements chunk by chunk (see the module comment), in text order.
 /// Comments are reported only when `comments` is set.
 fn split(text: &str, dialect: &dyn SqlDialect, chunk: usize, comments: bool, on: &mut dyn FnMut(Event)) {
@@ -222,7 +196,7 @@ fn split(text: &str, dialect: &dyn SqlDialect, chunk: usize, comments: bool, on:
     let mut base = 0usize;
     let mut size = chunk;
     while base < text.len() {
-        let (end, last) = chunk_end(text, base, size);
+        let (end, last) = super::chunk_end(text, base, size);
         let slice = &text[base..end];
         if !last && slice.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
             base = end;

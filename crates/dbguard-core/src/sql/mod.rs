@@ -368,6 +368,33 @@ pub(crate) fn qualified(schema: &str, table: &str) -> String {
     }
 }
 
+/// Shared by both splitters (statements are cut in bounded chunks to bound memory).
+/// End of the chunk starting at `base`: a line end in the second half of `base + size`, or the
+/// text's end (then `true`).
+pub(crate) fn chunk_end(text: &str, base: usize, size: usize) -> (usize, bool) {
+    let want = base.saturating_add(size);
+    if want >= text.len() {
+        return (text.len(), true);
+    }
+    let bytes = text.as_bytes();
+    let floor = base + size / 2;
+    if let Some(nl) = bytes[floor..want].iter().rposition(|&b| b == b'\n') {
+        return (floor + nl + 1, false);
+    }
+    let mut end = want;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end <= base {
+        // A chunk smaller than one character: take that character, so the loop always advances.
+        end = want;
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+    }
+    (end, end >= text.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -285,7 +285,7 @@ fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usiz
     let mut base = 0usize;
     let mut size = CHUNK;
     while base < text.len() {
-        let (end, last) = chunk_end(text, base, size);
+        let (end, last) = super::chunk_end(text, base, size);
         let slice = &text[base..end];
         // pg_query::scan_tokens builds a slice from a null pointer when there is no token at all
         // (undefined behaviour), so blank chunks never reach it. Only whitespace yields no token:
@@ -424,24 +424,6 @@ fn scan_message(e: &pg_query::Error) -> String {
         pg_query::Error::Scan(m) | pg_query::Error::Parse(m) => m.clone(),
         other => other.to_string(),
     }
-}
-
-/// End of the chunk starting at `base`: a line end near `base + size`, or the text's end.
-fn chunk_end(text: &str, base: usize, size: usize) -> (usize, bool) {
-    let want = base.saturating_add(size);
-    if want >= text.len() {
-        return (text.len(), true);
-    }
-    let bytes = text.as_bytes();
-    let floor = base + size / 2;
-    if let Some(nl) = bytes[floor..want].iter().rposition(|&b| b == b'\n') {
-        return (floor + nl + 1, false);
-    }
-    let mut end = want;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (end, false)
 }
 
 /// What the fast path concluded about a statement.
