@@ -210,6 +210,46 @@ pub struct ManifestSummary {
 }
 
 impl Manifest {
+    /// A verified, complete manifest holding what every strategy records the same way
+    /// (identity, source, timing, version, checksum algorithm); each strategy sets the
+    /// rest with struct-update syntax. `duration_ms` is measured from `started` now.
+    pub fn base(
+        id: &str,
+        created: i64,
+        started: std::time::Instant,
+        source: Source,
+        strategy: Strategy,
+        strategy_reason: String,
+    ) -> Manifest {
+        let algorithm = match strategy {
+            Strategy::SqliteBackup => super::checksum::SQLITE_ALGORITHM,
+            _ => super::checksum::PG_ALGORITHM,
+        };
+        Manifest {
+            format: FORMAT_VERSION,
+            id: id.to_string(),
+            created_at: super::store::rfc3339(created),
+            created_unix: created,
+            source,
+            strategy,
+            strategy_reason,
+            scope: SnapshotScope::Database,
+            content: ContentStatus::Complete,
+            tables: Vec::new(),
+            files: Vec::new(),
+            clone_database: None,
+            ddl_source: None,
+            content_checksum_algorithm: algorithm.into(),
+            bytes: 0,
+            duration_ms: started.elapsed().as_millis() as u64,
+            content_duration_ms: None,
+            label: None,
+            operation: None,
+            verified: true,
+            dbguard_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
     pub fn content_pending(&self) -> bool {
         self.content == ContentStatus::Pending
     }

@@ -11,7 +11,6 @@ use std::time::Instant;
 use anyhow::{anyhow, bail};
 use tokio_postgres::Client;
 
-use super::checksum::PG_ALGORITHM;
 use super::manifest::{ContentStatus, Manifest, SnapshotScope, Source, Strategy, TableEntry};
 use super::pg::{self, quote_ident, quote_literal};
 use super::progress::Progress;
@@ -260,27 +259,11 @@ pub async fn take(
     progress.finish();
     let _ = std::fs::remove_file(b.path("clone.name"));
     Ok(Manifest {
-        format: super::manifest::FORMAT_VERSION,
-        id: b.id.clone(),
-        created_at: store::rfc3339(created),
-        created_unix: created,
-        source,
-        strategy: Strategy::Clone,
-        strategy_reason: reason,
-        scope: SnapshotScope::Database,
         content: ContentStatus::Pending,
-        tables: Vec::new(),
-        files: Vec::new(),
         clone_database: Some(name),
-        ddl_source: None,
-        content_checksum_algorithm: PG_ALGORITHM.into(),
-        bytes: 0,
-        duration_ms: started.elapsed().as_millis() as u64,
-        content_duration_ms: None,
         label,
         operation,
-        verified: true,
-        dbguard_version: env!("CARGO_PKG_VERSION").into(),
+        ..Manifest::base(&b.id, created, started, source, Strategy::Clone, reason)
     })
 }
 

@@ -18,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
-use super::checksum::{CopyBinaryParser, RowSum, SegmentWriter, PG_ALGORITHM};
+use super::checksum::{CopyBinaryParser, RowSum, SegmentWriter};
 use super::manifest::{FileEntry, Manifest, SequenceValue, SnapshotScope, Source, Strategy, TableEntry};
 use super::pg::{self, qualified, quote_ident, quote_literal, TableRef};
 use super::progress::Progress;
@@ -657,27 +657,14 @@ pub async fn take(
     files.push(store::file_entry(&b.dir, "ddl.json")?);
     let bytes = files.iter().map(|f| f.bytes).sum();
     Ok(Manifest {
-        format: super::manifest::FORMAT_VERSION,
-        id: b.id.clone(),
-        created_at: store::rfc3339(created),
-        created_unix: created,
-        source,
-        strategy: Strategy::Copy,
-        strategy_reason: reason,
         scope,
-        content: super::manifest::ContentStatus::Complete,
         tables: entries,
         files,
-        clone_database: None,
         ddl_source: Some(ddl_source),
-        content_checksum_algorithm: PG_ALGORITHM.into(),
         bytes,
-        duration_ms: started.elapsed().as_millis() as u64,
-        content_duration_ms: None,
         label,
         operation,
-        verified: true,
-        dbguard_version: env!("CARGO_PKG_VERSION").into(),
+        ..Manifest::base(&b.id, created, started, source, Strategy::Copy, reason)
     })
 }
 

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 
-use super::checksum::PG_ALGORITHM;
 use super::manifest::{FileEntry, Manifest, SnapshotScope, Source, Strategy, TableEntry};
 use super::pg::{self, qualified, quote_ident};
 use super::progress::Progress;
@@ -144,26 +143,13 @@ pub async fn take(
     walk_files(&b.dir, &b.path(DUMP_DIR), &mut files)?;
     let bytes = files.iter().map(|f| f.bytes).sum();
     Ok(Manifest {
-        format: super::manifest::FORMAT_VERSION,
-        id: b.id.clone(),
-        created_at: store::rfc3339(created),
-        created_unix: created,
-        source,
-        strategy: Strategy::Dump,
-        strategy_reason: reason,
         scope,
-        content: super::manifest::ContentStatus::Complete,
         tables: entries,
         files,
-        clone_database: None,
         ddl_source: Some(format!("pg_dump {version}")),
-        content_checksum_algorithm: PG_ALGORITHM.into(),
         bytes,
-        duration_ms: started.elapsed().as_millis() as u64,
-        content_duration_ms: None,
         label,
         operation,
-        verified: true,
-        dbguard_version: env!("CARGO_PKG_VERSION").into(),
+        ..Manifest::base(&b.id, created, started, source, Strategy::Dump, reason)
     })
 }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use anyhow::{anyhow, bail};
 use rusqlite::{Connection, OpenFlags};
 
-use super::checksum::{sqlite_value, RowSum, SQLITE_ALGORITHM};
-use super::manifest::{Manifest, SnapshotScope, Source, Strategy, TableEntry};
+use super::checksum::{sqlite_value, RowSum};
+use super::manifest::{Manifest, Source, Strategy, TableEntry};
 use super::progress::Progress;
 use super::store::{self, Building};
 
@@ -156,27 +156,19 @@ pub fn take(
     let files = vec![store::file_entry(&b.dir, DATA_FILE)?];
     progress.finish();
     Ok(Manifest {
-        format: super::manifest::FORMAT_VERSION,
-        id: b.id.clone(),
-        created_at: store::rfc3339(created),
-        created_unix: created,
-        source,
-        strategy: Strategy::SqliteBackup,
-        strategy_reason: "SQLite: online backup API (consistent while others write)".into(),
-        scope: SnapshotScope::Database,
         bytes: files.iter().map(|f| f.bytes).sum(),
-        content: super::manifest::ContentStatus::Complete,
         tables,
         files,
-        clone_database: None,
-        ddl_source: None,
-        content_checksum_algorithm: SQLITE_ALGORITHM.into(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        content_duration_ms: None,
         label,
         operation,
-        verified: true,
-        dbguard_version: env!("CARGO_PKG_VERSION").into(),
+        ..Manifest::base(
+            &b.id,
+            created,
+            started,
+            source,
+            Strategy::SqliteBackup,
+            "SQLite: online backup API (consistent while others write)".into(),
+        )
     })
 }
 
