@@ -797,21 +797,13 @@ impl Analyzer {
         if table.is_empty() || self.created.has_table(schema, table, "") {
             return;
         }
-        let verb = if kind == FindingKind::DeleteAll {
-            "Deletes"
-        } else {
-            "Updates"
-        };
-        let name = join(schema, table);
-        let detail = match selection {
-            None => format!("{verb} every row of {name}: there is no WHERE clause."),
-            Some(e) => {
-                if eval(e, 0).and_then(|c| c.truthy()) != Some(true) {
-                    return;
-                }
-                format!("{verb} every row of {name}: its WHERE clause is always true.")
+        if let Some(e) = selection {
+            if eval(e, 0).and_then(|c| c.truthy()) != Some(true) {
+                return;
             }
-        };
+        }
+        let name = join(schema, table);
+        let detail = super::unbounded_detail(kind, &name, selection.is_some());
         self.push(
             kind,
             Some(name.clone()),

@@ -368,6 +368,21 @@ pub(crate) fn qualified(schema: &str, table: &str) -> String {
     }
 }
 
+/// The sentence for a DELETE/UPDATE that touches every row, the same in every dialect.
+/// `has_where`: the WHERE clause exists but is always true.
+pub(crate) fn unbounded_detail(kind: FindingKind, name: &str, has_where: bool) -> String {
+    let verb = if kind == FindingKind::DeleteAll {
+        "Deletes"
+    } else {
+        "Updates"
+    };
+    if has_where {
+        format!("{verb} every row of {name}: its WHERE clause is always true.")
+    } else {
+        format!("{verb} every row of {name}: there is no WHERE clause.")
+    }
+}
+
 /// Shared by both splitters (statements are cut in bounded chunks to bound memory).
 /// End of the chunk starting at `base`: a line end in the second half of `base + size`, or the
 /// text's end (then `true`).

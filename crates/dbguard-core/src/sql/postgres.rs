@@ -906,24 +906,16 @@ impl Analyzer {
         if self.created.has_table(&rv.schemaname, &rv.relname, "public") {
             return;
         }
-        let verb = if kind == FindingKind::DeleteAll {
-            "Deletes"
-        } else {
-            "Updates"
-        };
-        let name = qualified(&rv.schemaname, &rv.relname);
-        let detail = match where_clause {
-            None => format!("{verb} every row of {name}: there is no WHERE clause."),
-            Some(w) => {
-                if matches!(w.node.as_ref(), Some(NodeEnum::CurrentOfExpr(_))) {
-                    return;
-                }
-                if eval(w, 0).and_then(|c| c.truthy()) != Some(true) {
-                    return;
-                }
-                format!("{verb} every row of {name}: its WHERE clause is always true.")
+        if let Some(w) = where_clause {
+            if matches!(w.node.as_ref(), Some(NodeEnum::CurrentOfExpr(_))) {
+                return;
             }
-        };
+            if eval(w, 0).and_then(|c| c.truthy()) != Some(true) {
+                return;
+            }
+        }
+        let name = qualified(&rv.schemaname, &rv.relname);
+        let detail = super::unbounded_detail(kind, &name, where_clause.is_some());
         self.push(
             kind,
             Some(name.clone()),
