@@ -168,6 +168,26 @@ impl<'a> P<'a> {
         self.s.get(self.i..).is_some_and(|r| r.starts_with(pat))
     }
 
+    /// Skip past the `close` that balances an `open` already consumed (nesting counted;
+    /// with `escapes`, a backslash skips the next byte). False when the text ends first.
+    fn skip_balanced(&mut self, open: u8, close: u8, escapes: bool) -> bool {
+        let mut depth = 1usize;
+        while let Some(c) = self.peek() {
+            self.i += 1;
+            if c == open {
+                depth += 1;
+            } else if c == close {
+                depth -= 1;
+                if depth == 0 {
+                    return true;
+                }
+            } else if escapes && c == b'\\' {
+                self.i += 1;
+            }
+        }
+        false
+    }
+
     fn fail(&mut self, msg: &str) {
         if self.error.is_none() {
             self.error = Some(msg.to_string());
@@ -672,20 +692,7 @@ impl<'a> P<'a> {
                             if value.text.is_empty() && self.peek() == Some(b'(') {
                                 // Array assignment `X=(a b)`: skip the elements.
                                 self.i += 1;
-                                let mut depth = 1usize;
-                                while let Some(c) = self.peek() {
-                                    self.i += 1;
-                                    match c {
-                                        b'(' => depth += 1,
-                                        b')' => {
-                                            depth -= 1;
-                                            if depth == 0 {
-                                                break;
-                                            }
-                                        }
-                                        _ => {}
-                                    }
-                                }
+                                self.skip_balanced(b'(', b')', false);
                             }
                             sc.assigns.push((name, value));
                         }
@@ -1038,22 +1045,7 @@ impl<'a> P<'a> {
             }
             Some(b'{') => {
                 self.i += 2;
-                let mut depth = 1usize;
-                while let Some(c) = self.peek() {
-                    self.i += 1;
-                    match c {
-                        b'{' => depth += 1,
-                        b'}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        b'\\' => self.i += 1,
-                        _ => {}
-                    }
-                }
-                if depth != 0 {
+                if !self.skip_balanced(b'{', b'}', true) {
                     self.fail("unterminated ${");
                 }
                 w.dynamic = true;
