@@ -122,14 +122,9 @@ impl Plan {
     }
 }
 
-/// Load the policy from dbguard.toml's `[policy]` (missing parts -> built-in defaults).
-#[allow(dead_code)] // API for doors that do not show notes
-pub fn load_policy(cwd: &std::path::Path) -> Policy {
-    load_policy_with_notes(cwd).0
-}
-
-/// Like [`load_policy`], with remarks about what was ignored. A malformed file or value
-/// never makes the policy more lenient: what cannot be read keeps the built-in default.
+/// The policy from dbguard.toml's `[policy]` (missing parts -> built-in defaults), with
+/// remarks about what was ignored. A malformed file or value never makes the policy more
+/// lenient: what cannot be read keeps the built-in default.
 ///
 /// ```toml
 /// [policy]
@@ -139,8 +134,8 @@ pub fn load_policy(cwd: &std::path::Path) -> Policy {
 /// default = "approve"           # allow | snapshot | approve | block
 /// delete_all = "snapshot"       # per finding kind (snake_case names, see `dbguard check --json`)
 /// ```
-pub fn load_policy_with_notes(cwd: &std::path::Path) -> (Policy, Vec<String>) {
-    match crate::config::Config::load(cwd) {
+pub fn policy_with_notes(config: &anyhow::Result<crate::config::Config>) -> (Policy, Vec<String>) {
+    match config {
         Ok(cfg) => parse_policy(&cfg.policy),
         Err(e) => (
             Policy::default(),
@@ -254,11 +249,12 @@ pub fn build(req: PlanRequest) -> Plan {
         };
     }
     let hint = analysis.targets.first().cloned();
-    let (target, target_error) = match resolve(&ResolveRequest::from_process(
-        req.cli_url.clone(),
-        req.cwd.clone(),
-        hint,
-    )) {
+    // One read of dbguard.toml for resolution, the policy and the freshness rule. A file
+    // that fails to load is passed as None, so resolve reports its error itself.
+    let config = crate::config::Config::load(&req.cwd);
+    let mut resolve_req = ResolveRequest::from_process(req.cli_url.clone(), req.cwd.clone(), hint);
+    resolve_req.config = config.as_ref().ok().cloned();
+    let (target, target_error) = match resolve(&resolve_req) {
         Ok(t) => (Some(t), None),
         Err(e) => (None, Some(redact_text(&format!("{e:#}")))),
     };
@@ -279,7 +275,7 @@ pub fn build(req: PlanRequest) -> Plan {
             None => measure_note = Some("impact not measured: no database URL resolved".into()),
         }
     }
-    let (policy, policy_notes) = load_policy_with_notes(&req.cwd);
+    let (policy, policy_notes) = policy_with_notes(&config);
     let mut verdict = policy::decide(&policy::Context {
         findings: &analysis.findings,
         environment: target.as_ref().map(|t| t.environment).unwrap_or_default(),
@@ -294,9 +290,7 @@ pub fn build(req: PlanRequest) -> Plan {
     // maximum snapshot age still makes dbguard take one first when the newest is older.
     if verdict.action == Action::Allow {
         if let Some(t) = target.as_ref() {
-            let max_age = crate::config::Config::load(&req.cwd)
-                .ok()
-                .and_then(|c| c.freshness_for(t.environment));
+            let max_age = config.as_ref().ok().and_then(|c| c.freshness_for(t.environment));
             if let Some(max) = max_age {
                 let fresh = crate::snapshot::newest_for(t)
                     .is_some_and(|s| s.age_seconds >= 0 && (s.age_seconds as u64) < max.as_secs());
