@@ -8,6 +8,12 @@
 # Usage: cargo build --release -p dbguard && bash bench/snapshot_bench.sh
 #   BENCH_ONLY=clone   only the clone comparison (the table is still generated)
 #   CLONE_RUNS=3       clone comparisons to run; the table shows the median of each time
+#   BENCH_ONLY=restore only the snapshot and restore comparisons (no clone)
+#   RESTORE_RUNS=3     restore comparisons to run (median of each); every run adds, for the
+#                      same data, the floor of any COPY-based restore on this machine:
+#                      the server reading the uncompressed segments from local files
+#                      (COPY FROM 'file', two sessions, no client, no network) and
+#                      psql's \copy of them over TCP, each followed by the primary key
 # A clone snapshot returns once the clone exists and is locked; its row counts and
 # checksums are recorded right after by a background `dbguard snapshot-finish`, whose
 # time (content_duration_ms in the manifest) is reported separately.
@@ -71,6 +77,8 @@ checkpoint
 
 BENCH_ONLY=${BENCH_ONLY:-all}
 CLONE_RUNS=${CLONE_RUNS:-1}
+RESTORE_RUNS=${RESTORE_RUNS:-1}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 if [ "$BENCH_ONLY" != clone ]; then
 echo "== table snapshot"
 measure "$BIN/pg_dump" -Fc -t big -f "$OUT/big.dump" -d "$URL"
@@ -81,21 +89,75 @@ COPY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])
 COPY_SIZE=$(du -sb "$DBGUARD_HOME/snapshots/$COPY_ID" | cut -f1)
 checkpoint
 
-echo "== restore"
-s=$(now)
-psql -d postgres -c "CREATE DATABASE pgr" >/dev/null
-"$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/big.dump"
-e=$(now); PGRESTORE_T=$(secs "$s" "$e")
-checkpoint
-measure "$DBGUARD" restore "$COPY_ID" --url "$URL" --to-database dbr --json
-RESTORE_T=$T; RESTORE_RSS=$RSS
-[ "$(psql -d dbr -At -c 'SELECT count(*) FROM big')" = 5000000 ] || { echo "restore lost rows" >&2; exit 1; }
-psql -d postgres -c "DROP DATABASE pgr" -c "DROP DATABASE dbr" >/dev/null
+echo "== restore ($RESTORE_RUNS run(s))"
+# The floor: the snapshot's segments, uncompressed, readable by the server.
+RAW=$WORK/raw
+mkdir -p "$RAW"
+for f in "$DBGUARD_HOME/snapshots/$COPY_ID"/*.copy.zst; do
+    zstd -q -d -f "$f" -o "$RAW/$(basename "$f" .zst)"
+done
+chmod 755 "$RAW"; chmod 644 "$RAW"/*
+[ -n "${RUNAS[*]}" ] && chown -R "$U" "$RAW"
+DDL=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(";".join(d["tables"][0]["pre"][1:]))' "$DBGUARD_HOME/snapshots/$COPY_ID/ddl.json")
+# Two sessions, the segments of each ctid half (p0, p1) in one of them, as dbguard does.
+floor_load() { # $1 database, $2 "server" or "client"
+    local p pids=() f
+    psql -d "$1" -c "$DDL"
+    for p in p0 p1; do
+        for f in "$RAW"/*"$p".*.copy; do
+            if [ "$2" = server ]; then echo "COPY big FROM '$f' (FORMAT binary);"; else echo "\\copy big FROM '$f' (FORMAT binary)"; fi
+        done > "$WORK/load_$p.sql"
+        psql -d "$1" -f "$WORK/load_$p.sql" & pids+=($!)
+    done
+    wait "${pids[@]}"
+    psql -d "$1" -c "SET maintenance_work_mem = '256MB'" -c "ALTER TABLE big ADD PRIMARY KEY (id)"
+}
+PGRS=(); RESTS=(); FLOORS=(); TCPS=()
+for run in $(seq 1 "$RESTORE_RUNS"); do
+    checkpoint
+    s=$(now)
+    psql -d postgres -c "CREATE DATABASE pgr" >/dev/null
+    "$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/big.dump"
+    e=$(now); PGRS+=("$(secs "$s" "$e")")
+    psql -d postgres -c "DROP DATABASE pgr" >/dev/null
+    checkpoint
+    measure "$DBGUARD" restore "$COPY_ID" --url "$URL" --to-database dbr --json
+    RESTS+=("$T"); RESTORE_RSS=$RSS
+    [ "$(psql -d dbr -At -c 'SELECT count(*) FROM big')" = 5000000 ] || { echo "restore lost rows" >&2; exit 1; }
+    psql -d postgres -c "DROP DATABASE dbr" >/dev/null
+    checkpoint
+    s=$(now); psql -d postgres -c "CREATE DATABASE fl" >/dev/null; floor_load fl server; e=$(now)
+    FLOORS+=("$(secs "$s" "$e")")
+    psql -d postgres -c "DROP DATABASE fl" >/dev/null
+    checkpoint
+    s=$(now); psql -d postgres -c "CREATE DATABASE fl" >/dev/null; floor_load fl client; e=$(now)
+    TCPS+=("$(secs "$s" "$e")")
+    psql -d postgres -c "DROP DATABASE fl" >/dev/null
+    echo "   run $run: pg_restore ${PGRS[-1]} s, dbguard ${RESTS[-1]} s, floor: server-side ${FLOORS[-1]} s, psql \\copy over TCP ${TCPS[-1]} s"
+done
+PGRESTORE_T=$(median "${PGRS[@]}"); RESTORE_T=$(median "${RESTS[@]}")
+FLOOR_T=$(median "${FLOORS[@]}"); TCP_T=$(median "${TCPS[@]}")
 checkpoint
 fi
 
+ratio() { echo "scale=2; $1 / $2" | bc; }
+mb() { echo "scale=1; $1 / 1048576" | bc; }
+RESTORE_ROWS="| restore into a new database (median of $RESTORE_RUNS: ${RESTS[*]:-}) | ${RESTORE_T:-} s | createdb + pg_restore -j2 (${PGRS[*]:-}): ${PGRESTORE_T:-} s | $(ratio "${PGRESTORE_T:-0}" "${RESTORE_T:-1}")x faster | >= 2x |
+| floor: server-side COPY FROM files, 2 sessions, + primary key (${FLOORS[*]:-}) | ${FLOOR_T:-} s | | pg_restore / floor: $(ratio "${PGRESTORE_T:-0}" "${FLOOR_T:-1}")x | |
+| floor: psql \\copy of the uncompressed segments over TCP, 2 sessions, + primary key (${TCPS[*]:-}) | ${TCP_T:-} s | | pg_restore / this: $(ratio "${PGRESTORE_T:-0}" "${TCP_T:-1}")x | |"
+if [ "$BENCH_ONLY" = restore ]; then
+cat <<TABLE
+
+| measurement | dbguard | baseline | ratio | target |
+| --- | --- | --- | --- | --- |
+| table snapshot, 5M rows ($SIZE) | copy: ${COPY_T} s, $(mb "$COPY_SIZE") MB | pg_dump -Fc -t: ${PGDUMP_T} s, $(mb "$PGDUMP_SIZE") MB | $(ratio "$PGDUMP_T" "$COPY_T")x faster, size $(ratio "$COPY_SIZE" "$PGDUMP_SIZE")x | >= 4x faster, size <= 1x |
+$RESTORE_ROWS
+| peak RSS of dbguard | copy ${COPY_RSS} MB, restore ${RESTORE_RSS} MB | | | <= 200 MB |
+TABLE
+exit 0
+fi
+
 echo "== clone ($CLONE_RUNS run(s))"
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # Wait until the background pass has recorded the snapshot's checksums; prints its time (s).
 wait_content() {
     local m=$DBGUARD_HOME/snapshots/$1/manifest.json i
@@ -136,8 +198,6 @@ checkpoint
 measure "$DBGUARD" restore "$CLONE_ID" --url "$URL" --to-database fromclone --json
 CLONE_RESTORE_T=$T
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
-mb() { echo "scale=1; $1 / 1048576" | bc; }
 if [ "$BENCH_ONLY" = clone ]; then
 cat <<TABLE
 
@@ -156,7 +216,7 @@ cat <<TABLE
 | measurement | dbguard | baseline | ratio | target |
 | --- | --- | --- | --- | --- |
 | table snapshot, 5M rows ($SIZE) | copy: ${COPY_T} s, $(mb "$COPY_SIZE") MB | pg_dump -Fc -t: ${PGDUMP_T} s, $(mb "$PGDUMP_SIZE") MB | $(ratio "$PGDUMP_T" "$COPY_T")x faster, size $(ratio "$COPY_SIZE" "$PGDUMP_SIZE")x | >= 4x faster, size <= 1x |
-| restore into a new database | ${RESTORE_T} s | createdb + pg_restore -j2: ${PGRESTORE_T} s | $(ratio "$PGRESTORE_T" "$RESTORE_T")x faster | >= 2x |
+$RESTORE_ROWS
 | whole-database snapshot | clone: ${CLONE_T} s | CREATE DATABASE TEMPLATE: ${BARE_T} s | $(ratio "$CLONE_T" "$BARE_T")x | <= 1.5x |
 | background row counts + checksums of the clone | ${FINISH_T} s | | | |
 | restore of the clone | ${CLONE_RESTORE_T} s | | | |

@@ -411,6 +411,37 @@ fn corrupted_snapshot_is_detected_and_refused() {
     // In place without a terminal: blocked, exit 3.
     let out = dbguard(home.path(), &["restore", id, "--url", &url, "--in-place"]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored = |c: &Cluster| {
+        c.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_database WHERE datname LIKE '{db}_restored_%'"),
+        )
+    };
+    assert_eq!(restored(&c), "0", "a refused restore left a database behind");
+
+    // A segment swapped for another valid one (it decompresses and loads without an
+    // error): segments are checked as they load, so the COPY is aborted, nothing is kept.
+    let other = ok_json(home.path(), &["snapshot", "--url", &url, "--tables", "t", "--json"]);
+    let other_dir = home.path().join("snapshots").join(other["id"].as_str().unwrap());
+    c.psql(&db, "INSERT INTO t SELECT g, 'more' FROM generate_series(1, 100) g");
+    let third = ok_json(home.path(), &["snapshot", "--url", &url, "--tables", "t", "--json"]);
+    let third_dir = home.path().join("snapshots").join(third["id"].as_str().unwrap());
+    let name = data.file_name().unwrap();
+    std::fs::copy(third_dir.join(name), other_dir.join(name)).unwrap();
+    let out = dbguard(home.path(), &["restore", other["id"].as_str().unwrap(), "--url", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is corrupted") && err.contains("t0000") && err.contains("was dropped"),
+        "{err}"
+    );
+    assert_eq!(restored(&c), "0", "the partly loaded database was kept");
+    // The untouched third snapshot restores.
+    let out = ok_json(
+        home.path(),
+        &["restore", third["id"].as_str().unwrap(), "--url", &url, "--json"],
+    );
+    assert_eq!(out["rows"], 5100);
 }
 
 #[test]

@@ -264,52 +264,95 @@ async fn stream_copy(
 }
 
 /// Load one segment file into a table with binary `COPY ... FROM STDIN`.
-pub async fn load_segment(client: &Client, target: &str, file: &Path, progress: &Progress) -> anyhow::Result<u64> {
+/// Reads a file while hashing every byte, for checking a segment as it is loaded.
+struct HashingReader {
+    inner: std::fs::File,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl std::io::Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::Read::read(&mut self.inner, buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Decompress one segment file into chunks on `tx`; with `expected`, the file's size and
+/// blake3 are compared with the manifest at the end and a mismatch is sent as an error,
+/// before the caller ends the COPY, so a corrupted segment never commits.
+fn read_segment(path: &Path, expected: Option<&FileEntry>, tx: &tokio::sync::mpsc::Sender<anyhow::Result<Bytes>>) {
+    let send_err = |e: anyhow::Error| {
+        let _ = tx.blocking_send(Err(e));
+    };
+    let inner = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return send_err(store::io_error(e, &format!("reading {}", path.display()))),
+    };
+    let reader = HashingReader {
+        inner,
+        hasher: blake3::Hasher::new(),
+        bytes: 0,
+    };
+    let mut dec = match zstd::stream::read::Decoder::new(reader) {
+        Ok(d) => d,
+        Err(e) => return send_err(anyhow!("reading {}: {e}", path.display())),
+    };
+    loop {
+        let mut buf = vec![0u8; SEND_CHUNK];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match std::io::Read::read(&mut dec, &mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return send_err(anyhow!("decompressing {}: {e} (corrupt file?)", path.display())),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        buf.truncate(filled);
+        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+            return;
+        }
+    }
+    let Some(want) = expected else { return };
+    // Whatever the decoder left unread (trailing bytes) is part of the file too.
+    let mut rest = dec.finish();
+    if let Err(e) = std::io::copy(&mut rest, &mut std::io::sink()) {
+        return send_err(store::io_error(e, &format!("reading {}", path.display())));
+    }
+    let reader = rest.into_inner();
+    let got = reader.hasher.finalize().to_hex().to_string();
+    if reader.bytes != want.bytes || got != want.blake3 {
+        send_err(anyhow!(
+            "{}: checksum mismatch (the file was modified or corrupted)",
+            want.path
+        ));
+    }
+}
+
+/// `COPY target FROM STDIN (FORMAT binary)` of one segment file. With `expected`, the
+/// file is checked against its manifest entry as it is read (see `read_segment`).
+pub async fn load_segment(
+    client: &Client,
+    target: &str,
+    file: &Path,
+    expected: Option<FileEntry>,
+    progress: &Progress,
+) -> anyhow::Result<u64> {
     let sink = client
         .copy_in(format!("COPY {target} FROM STDIN (FORMAT binary)").as_str())
         .await
         .map_err(|e| anyhow!("loading {target}: {}", describe_pg_error(&e)))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<Bytes>>(8);
     let path = file.to_path_buf();
-    let reader = tokio::task::spawn_blocking(move || {
-        let f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(store::io_error(e, &format!("reading {}", path.display()))));
-                return;
-            }
-        };
-        let mut dec = match zstd::stream::read::Decoder::new(f) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(anyhow!("reading {}: {e}", path.display())));
-                return;
-            }
-        };
-        loop {
-            let mut buf = vec![0u8; SEND_CHUNK];
-            let mut filled = 0;
-            while filled < buf.len() {
-                match std::io::Read::read(&mut dec, &mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(anyhow!("decompressing {}: {e} (corrupt file?)", path.display())));
-                        return;
-                    }
-                }
-            }
-            if filled == 0 {
-                return;
-            }
-            buf.truncate(filled);
-            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return;
-            }
-        }
-    });
+    let reader = tokio::task::spawn_blocking(move || read_segment(&path, expected.as_ref(), &tx));
     let mut sink = std::pin::pin!(sink);
     while let Some(item) = rx.recv().await {
+        // On an error the sink is dropped unfinished, which aborts the COPY.
         let chunk = item?;
         progress.inc(chunk.len() as u64);
         sink.send(chunk)

@@ -13,8 +13,13 @@ use super::{pg, pg_clone, restore, sqlite, store};
 
 /// Problems with a snapshot's files: missing, wrong size, wrong checksum.
 pub fn check_files(dir: &Path, m: &Manifest) -> Vec<String> {
+    check_files_where(dir, m, |_| true)
+}
+
+/// `check_files` for the files whose manifest path `wanted` accepts.
+pub fn check_files_where(dir: &Path, m: &Manifest, wanted: impl Fn(&str) -> bool) -> Vec<String> {
     let mut problems = Vec::new();
-    for f in &m.files {
+    for f in m.files.iter().filter(|f| wanted(&f.path)) {
         let p = dir.join(&f.path);
         match store::hash_file(&p) {
             Err(_) => problems.push(format!("{}: missing or unreadable", f.path)),
@@ -117,7 +122,7 @@ pub fn verify(
                 let admin = pg::connect_maintenance(url).await?;
                 pg_clone::drop_database(&admin, &scratch).await?;
                 let result = async {
-                    restore::restore_pg_into(url, dir, m, &scratch, None, false, progress).await?;
+                    restore::restore_pg_into(url, dir, m, &restore::Destination::scratch(&scratch), progress).await?;
                     pg_clone::checksum_database(url, &scratch, progress).await
                 }
                 .await;
