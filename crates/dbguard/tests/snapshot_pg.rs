@@ -417,7 +417,7 @@ fn corrupted_snapshot_is_detected_and_refused() {
             &format!("SELECT count(*) FROM pg_database WHERE datname LIKE '{db}_restored_%'"),
         )
     };
-    assert_eq!(restored(&c), "0", "a refused restore left a database behind");
+    assert_eq!(restored(c), "0", "a refused restore left a database behind");
 
     // A segment swapped for another valid one (it decompresses and loads without an
     // error): segments are checked as they load, so the COPY is aborted, nothing is kept.
@@ -435,7 +435,7 @@ fn corrupted_snapshot_is_detected_and_refused() {
         err.contains("is corrupted") && err.contains("t0000") && err.contains("was dropped"),
         "{err}"
     );
-    assert_eq!(restored(&c), "0", "the partly loaded database was kept");
+    assert_eq!(restored(c), "0", "the partly loaded database was kept");
     // The untouched third snapshot restores.
     let out = ok_json(
         home.path(),
