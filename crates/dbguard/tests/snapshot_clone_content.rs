@@ -396,3 +396,48 @@ fn run_after_check_gets_the_row_counts_of_a_clone_snapshot() {
     assert_eq!(v["verification"]["rows_lost"], 8, "{v}");
     assert!(v["verification"]["note"].is_null(), "{v}");
 }
+
+#[test]
+fn a_failed_background_pass_is_recorded_and_listed() {
+    let c = Cluster::shared();
+    let home = tempfile::tempdir().unwrap();
+    let db = c.create_db("cc_fail");
+    fill(c, &db);
+    let url = c.url(&db);
+    let snap = ok_json_env(
+        home.path(),
+        &["snapshot", "--url", &url, "--strategy", "clone", "--json"],
+        &[(DELAY_ENV, "1500")],
+    );
+    let id = snap["id"].as_str().unwrap().to_string();
+    // The clone disappears before the pass reads it (someone dropped it by hand).
+    let clone = manifest(home.path(), &id)["clone_database"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.psql("postgres", &format!("DROP DATABASE \"{clone}\""));
+    assert!(testpg::wait_for(Duration::from_secs(30), || finishers(&id).is_empty()));
+    let err_file = home.path().join("snapshots").join(&id).join("content.error");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&err_file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let list = ok_json(home.path(), &["snapshots", "--json"]);
+    let listed = list["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["content_status"], "pending");
+    let why = listed["content_error"].as_str().expect("the failure is listed");
+    assert!(why.contains(&clone) || why.contains("does not exist"), "{why}");
+    let text = dbguard_env(home.path(), &["snapshots"], &[]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("background pass failed") && text.contains(&format!("dbguard verify {id}")),
+        "{text}"
+    );
+    // verify says what is wrong instead of passing.
+    let out = dbguard_env(home.path(), &["verify", &id, "--url", &url], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+}

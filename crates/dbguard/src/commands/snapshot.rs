@@ -286,7 +286,15 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
         };
         let mut note = s.label.clone().or_else(|| s.operation.clone()).unwrap_or_default();
         if s.content_status == ContentStatus::Pending {
-            note = format!("(checksums pending) {note}").trim_end().to_string();
+            let why = match &s.content_error {
+                Some(e) => format!(
+                    "checksums pending: the background pass failed ({}); `dbguard verify {}` retries",
+                    e.chars().take(80).collect::<String>(),
+                    s.id
+                ),
+                None => "checksums pending".to_string(),
+            };
+            note = format!("({why}) {note}").trim_end().to_string();
         }
         println!(
             "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",

@@ -10,6 +10,9 @@
 //! - whoever needs them first (`verify`, `restore`, the after-check of `dbguard run`)
 //!   calls `ensure_content`, which waits for a running finisher or does the same work.
 //!
+//! A failed background pass leaves its error in `<snapshot>/content.error` (the finisher
+//! has no terminal to print it on), which `dbguard snapshots` shows until a pass succeeds.
+//!
 //! Both hold an exclusive `flock` on `<snapshot>/content.lock` while computing, so the
 //! work is done once; the kernel releases it when a holder dies (even by kill -9), and the
 //! next caller simply computes again. While pending, the snapshot is fully usable for
@@ -35,6 +38,30 @@ pub const FINISH_URL_ENV: &str = "DBGUARD_FINISH_URL";
 /// or race it with `verify`.
 pub const FINISH_DELAY_ENV: &str = "DBGUARD_FINISH_DELAY_MS";
 const LOCK_FILE: &str = "content.lock";
+const ERROR_FILE: &str = "content.error";
+
+/// The error the last background pass recorded for the snapshot in `dir`, if any.
+pub fn recorded_error(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(ERROR_FILE))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Keep a background pass's error where `dbguard snapshots` finds it (0600, replaced atomically).
+fn record_error(dir: &Path, message: &str) -> anyhow::Result<()> {
+    let tmp = dir.join(format!("{ERROR_FILE}.tmp{}", std::process::id()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| store::io_error(e, &format!("writing {}", tmp.display())))?;
+    std::io::Write::write_all(&mut f, format!("{message}\n").as_bytes())
+        .map_err(|e| store::io_error(e, &format!("writing {}", tmp.display())))?;
+    std::fs::rename(&tmp, dir.join(ERROR_FILE)).map_err(|e| store::io_error(e, &format!("renaming {}", tmp.display())))
+}
 
 fn open_lock(dir: &Path) -> anyhow::Result<File> {
     let path = dir.join(LOCK_FILE);
@@ -88,6 +115,7 @@ fn compute_locked(dir: &Path, id: &str, url: &str, progress: &Progress) -> anyho
     full.content = ContentStatus::Complete;
     full.content_duration_ms = Some(started.elapsed().as_millis() as u64);
     store::rewrite_manifest(dir, &full)?;
+    let _ = std::fs::remove_file(dir.join(ERROR_FILE));
     Ok(full)
 }
 
@@ -129,5 +157,12 @@ pub fn finish(id: &str, url: &str) -> anyhow::Result<Manifest> {
     if let Some(ms) = std::env::var(FINISH_DELAY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
-    ensure_content(id, url, &Progress::new(false))
+    let result = ensure_content(id, url, &Progress::new(false));
+    if let Err(e) = &result {
+        if let Ok((dir, _)) = store::find(id) {
+            let message = dbguard_core::redact::redact_text(&format!("{e:#}"));
+            let _ = record_error(&dir, &message);
+        }
+    }
+    result
 }

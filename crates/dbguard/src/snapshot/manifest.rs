@@ -207,6 +207,10 @@ pub struct ManifestSummary {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clone_database: Option<String>,
+    /// While pending: why the last background pass failed, if it did (it is retried by
+    /// `verify`, `restore` and `dbguard run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_error: Option<String>,
 }
 
 impl Manifest {
@@ -283,6 +287,11 @@ impl Manifest {
             operation: self.operation.clone(),
             path: dir.display().to_string(),
             clone_database: self.clone_database.clone(),
+            content_error: if self.content_pending() {
+                super::content::recorded_error(dir)
+            } else {
+                None
+            },
         }
     }
 }
