@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dbguard's build and tests need, idempotently and non-interactively:
 # libclang (pg_query's build), PostgreSQL server + client (tests start their own
-# throwaway clusters), sqlite3, and the Rust components for fmt/clippy.
+# throwaway clusters), sqlite3, openssl (certificates for the TLS tests), and the Rust
+# components for fmt/clippy.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -10,7 +11,7 @@ if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libclang1-14 libclang-common-14-dev sqlite3 postgresql-client; do
+for p in libclang1-14 libclang-common-14-dev sqlite3 postgresql-client openssl; do
   have_pkg "$p" || missing+=("$p")
 done
 # A PostgreSQL server: any initdb on PATH or under /usr/lib/postgresql will do.

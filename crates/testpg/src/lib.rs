@@ -89,6 +89,104 @@ fn pick_user() -> String {
 impl Cluster {
     /// Start a new cluster. Panics with a clear message when PostgreSQL is missing.
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster that accepts TCP connections only over TLS (`hostnossl ... reject`), with
+    /// a server certificate for `localhost` signed by a throwaway CA (`ca_cert()`), made
+    /// with the `openssl` command.
+    pub fn start_tls() -> Cluster {
+        Cluster::start_with(true)
+    }
+
+    /// The CA that signed a `start_tls` cluster's certificate (PEM).
+    pub fn ca_cert(&self) -> PathBuf {
+        self._dir.path().join("tls").join("ca.crt")
+    }
+
+    fn make_certificates(&self) -> String {
+        let tls = self._dir.path().join("tls");
+        std::fs::create_dir_all(&tls).expect("tls dir");
+        std::fs::write(tls.join("san.ext"), "subjectAltName=DNS:localhost\n").expect("san.ext");
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&tls)
+                .output()
+                .expect("run openssl (apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let mut ca = vec![
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=testpg CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ];
+        ca.extend(ec);
+        run(&ca);
+        let mut req = vec![
+            "req",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ];
+        req.extend(ec);
+        run(&req);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ]);
+        let key = tls.join("server.key");
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod key");
+        if let Some(user) = &self.run_as {
+            let st = Command::new("chown")
+                .arg("-R")
+                .arg(user)
+                .arg(&tls)
+                .status()
+                .expect("chown");
+            assert!(st.success());
+        }
+        std::fs::write(
+            self.data_dir.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .expect("pg_hba.conf");
+        format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            tls.join("server.crt").display(),
+            key.display()
+        )
+    }
+
+    fn start_with(tls: bool) -> Cluster {
         let bin_dir = pg_bin_dir()
             .expect("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin");
         let dir = tempfile::Builder::new().prefix("testpg-").tempdir().expect("temp dir");
@@ -132,10 +230,13 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let sock = cluster.socket_dir();
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60 -c shared_buffers=64MB",
             sock.display()
         );
+        if tls {
+            opts.push_str(&cluster.make_certificates());
+        }
         let log = cluster._dir.path().join("log");
         let out = cluster
             .pg_cmd("pg_ctl")

@@ -7,6 +7,7 @@
 //! Adding MySQL means one more implementation of [`Database`] and a line in [`open`].
 
 pub mod pg_connect;
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 
