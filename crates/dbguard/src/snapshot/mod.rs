@@ -14,6 +14,7 @@ pub mod pg;
 pub mod pg_clone;
 pub mod pg_copy;
 pub mod pg_dump;
+pub mod pg_types;
 pub mod progress;
 pub mod prune;
 pub mod restore;

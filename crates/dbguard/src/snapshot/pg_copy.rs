@@ -38,7 +38,11 @@ pub const PARALLEL: usize = 2;
 pub struct TableDdl {
     pub schema: String,
     pub name: String,
-    /// Types, sequences and the CREATE TABLE: before the data.
+    /// Extensions and types the columns need (`pg_types`), run before either DDL source
+    /// (pg_dump's or `pre`). Older snapshots have their enums in `pre` instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Sequences and the CREATE TABLE: before the data.
     pub pre: Vec<String>,
     /// Constraints, indexes, sequence ownership: after the data (faster, and FKs need
     /// their referenced tables).
@@ -401,7 +405,7 @@ pub async fn owned_sequences(client: &Client, table_oid: u32) -> anyhow::Result<
     Ok(out)
 }
 
-/// Per-table DDL from the catalog: enum types used, owned sequences, columns with types,
+/// Per-table DDL from the catalog: types used (`pg_types`), owned sequences, columns with types,
 /// defaults, NOT NULL, identity and generated columns; then constraints and indexes.
 pub async fn catalog_ddl(client: &Client, t: &TableRef) -> anyhow::Result<TableDdl> {
     let q = |e: tokio_postgres::Error| {
@@ -419,30 +423,9 @@ pub async fn catalog_ddl(client: &Client, t: &TableRef) -> anyhow::Result<TableD
     };
     ddl.pre
         .push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&t.schema)));
-    // Enum types (also as array elements) that the columns use.
-    let enums = client
-        .query(
-            "SELECT DISTINCT n.nspname::text, ty.typname::text,
-                    array(SELECT enumlabel::text FROM pg_enum WHERE enumtypid = ty.oid ORDER BY enumsortorder)
-             FROM pg_attribute a
-             JOIN pg_type at ON at.oid = a.atttypid
-             JOIN pg_type ty ON ty.oid = CASE WHEN at.typelem <> 0 AND at.typlen = -1 THEN at.typelem ELSE at.oid END
-             JOIN pg_namespace n ON n.oid = ty.typnamespace
-             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND ty.typtype = 'e'",
-            &[&t.oid],
-        )
+    ddl.types = super::pg_types::prerequisites(client, t.oid)
         .await
-        .map_err(q)?;
-    for e in enums {
-        let (s, n, labels): (String, String, Vec<String>) = (e.get(0), e.get(1), e.get(2));
-        let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-        ddl.pre.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&s)));
-        ddl.pre.push(format!(
-            "DO $dbguard$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $dbguard$",
-            qualified(&s, &n),
-            labels.join(", ")
-        ));
-    }
+        .map_err(|e| anyhow!("reading the definition of {}.{}: {e:#}", t.schema, t.name))?;
     // Serial sequences (not identity: those come with the column).
     let seqs = client
         .query(

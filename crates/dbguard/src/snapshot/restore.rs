@@ -618,6 +618,9 @@ async fn load_copy(
         _ => None,
     };
     let catalog = |t: &TableEntry| ddl.tables.iter().find(|d| d.schema == t.schema && d.name == t.name);
+    for d in tables.iter().filter_map(catalog) {
+        run_sections(main, &d.types, false, &mut warnings).await?;
+    }
     match &dump_ddl {
         Some((pre, _)) => run_sections(main, pre, false, &mut warnings).await?,
         None => {
