@@ -1,7 +1,6 @@
 //! `dbguard snapshot`, `snapshots`, `restore`, `verify`, `prune`: argument parsing and
 //! what people read. The work is in `crate::snapshot`.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -319,22 +318,19 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
     if a.in_place {
         let (_, m) = store::find(&a.id)?;
         let name = m.source.database.clone();
-        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        // The same question every door asks: a person at a terminal, and no agent.
+        if let Err(why) = crate::confirm::interactive_human() {
             eprintln!(
-                "dbguard: refusing to restore {} in place without a person at the keyboard: --in-place replaces {name} and needs its name typed at an interactive prompt.\n  Safe alternative: `dbguard restore {}` restores into a new database and prints the line to switch to it.",
+                "dbguard: refusing to restore {} in place: {why}. --in-place replaces {name} and needs its name typed by a person at an interactive prompt.\n  Safe alternative: `dbguard restore {}` restores into a new database and prints the line to switch to it.",
                 m.id, m.id
             );
             return Ok(exit::BLOCKED);
         }
         eprintln!(
-            "This replaces the current content of {name} ({}) with snapshot {} from {}.\nThe current state is snapshotted first. Type the database name to confirm:",
+            "This replaces the current content of {name} ({}) with snapshot {} from {}.\nThe current state is snapshotted first.",
             m.source.display, m.id, m.created_at
         );
-        eprint!("> ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != name {
+        if !crate::confirm::typed("Type the database name to confirm: ", &name) {
             eprintln!("dbguard: the name did not match; nothing was changed");
             return Ok(exit::BLOCKED);
         }
