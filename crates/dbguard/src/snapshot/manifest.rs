@@ -147,6 +147,11 @@ pub struct Manifest {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub created_unix: i64,
+    /// Nanoseconds since the epoch when the manifest was made: orders snapshots taken in
+    /// the same second (a pre-restore snapshot and the one it restores, say), which the
+    /// id alone (seconds + random) cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_ns: Option<u64>,
     pub source: Source,
     pub strategy: Strategy,
     /// Why this strategy (for auto: the rule that decided).
@@ -184,6 +189,8 @@ pub struct ManifestSummary {
     pub id: String,
     pub created_at: String,
     pub created_unix: i64,
+    #[serde(skip)]
+    pub created_ns: Option<u64>,
     pub age_seconds: i64,
     pub engine: String,
     pub database: String,
@@ -213,6 +220,13 @@ pub struct ManifestSummary {
     pub content_error: Option<String>,
 }
 
+impl ManifestSummary {
+    /// Same order as `Manifest::order_key`.
+    pub fn order_key(&self) -> (i64, u64, &str) {
+        (self.created_unix, self.created_ns.unwrap_or(0), &self.id)
+    }
+}
+
 impl Manifest {
     /// A verified, complete manifest holding what every strategy records the same way
     /// (identity, source, timing, version, checksum algorithm); each strategy sets the
@@ -234,6 +248,10 @@ impl Manifest {
             id: id.to_string(),
             created_at: super::store::rfc3339(created),
             created_unix: created,
+            created_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_nanos() as u64),
             source,
             strategy,
             strategy_reason,
@@ -258,6 +276,11 @@ impl Manifest {
         self.content == ContentStatus::Pending
     }
 
+    /// Creation order: the second, then the nanoseconds where recorded, then the id.
+    pub fn order_key(&self) -> (i64, u64, &str) {
+        (self.created_unix, self.created_ns.unwrap_or(0), &self.id)
+    }
+
     pub fn total_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
@@ -267,6 +290,7 @@ impl Manifest {
             id: self.id.clone(),
             created_at: self.created_at.clone(),
             created_unix: self.created_unix,
+            created_ns: self.created_ns,
             age_seconds: (now_unix - self.created_unix).max(0),
             engine: self.source.engine.clone(),
             database: self.source.database.clone(),

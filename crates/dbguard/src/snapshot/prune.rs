@@ -40,7 +40,7 @@ pub fn plan(all: &[ManifestSummary], rule: &PruneRule) -> (Vec<ManifestSummary>,
     let mut delete = Vec::new();
     let mut kept = 0;
     for (_, mut snaps) in groups {
-        snaps.sort_by(|a, b| b.id.cmp(&a.id)); // newest first
+        snaps.sort_by(|a, b| b.order_key().cmp(&a.order_key())); // newest first
         let protected = snaps.iter().find(|s| s.verified).map(|s| s.id.clone());
         for (rank, s) in snaps.iter().enumerate() {
             let by_count = rule.keep.is_some_and(|k| rank >= k);

@@ -363,7 +363,7 @@ pub fn load_all() -> anyhow::Result<Loaded> {
             Err(e) => bad.push(format!("{name}: {e:#}")),
         }
     }
-    out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    out.sort_by(|a, b| a.1.order_key().cmp(&b.1.order_key()));
     Ok((out, bad))
 }
 
