@@ -219,6 +219,20 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
                 m.source.database
             );
         }
+        // A whole database is swapped by renaming, which other sessions prevent: say so
+        // before the pre-restore snapshot and the full restore, not after them.
+        if m.strategy != Strategy::Copy {
+            let (n, who) = rt.block_on(async {
+                let admin = pg::connect_maintenance(&url).await?;
+                pg_clone::other_sessions(&admin, &m.source.database).await
+            })?;
+            if n > 0 {
+                bail!(
+                    "cannot replace {} while {n} other session(s) are connected to it ({who}): close them and retry (nothing was changed)",
+                    m.source.database
+                );
+            }
+        }
         let pre = pre_restore_snapshot(&url, &m, opts.progress)?;
         let kept = rt.block_on(restore_pg_in_place(&url, &dir, &m, &tables, &ts, &prog))?;
         return Ok(RestoreOutcome {
