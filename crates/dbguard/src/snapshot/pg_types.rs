@@ -151,7 +151,11 @@ async fn visit(
             let mut cols = Vec::new();
             for a in &attrs {
                 Box::pin(visit(client, a.get(2), depth + 1, done, extensions, out)).await?;
-                cols.push(format!("{} {}", quote_ident(&a.get::<_, String>(0)), a.get::<_, String>(1)));
+                cols.push(format!(
+                    "{} {}",
+                    quote_ident(&a.get::<_, String>(0)),
+                    a.get::<_, String>(1)
+                ));
             }
             format!("CREATE TYPE {name} AS ({})", cols.join(", "))
         }
