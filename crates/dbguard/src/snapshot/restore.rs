@@ -356,6 +356,15 @@ async fn restore_pg_in_place(
             .batch_execute("BEGIN")
             .await
             .map_err(|e| anyhow!("{}", describe_pg_error(&e)))?;
+        // Rows of the tables left alone may hold ids handed out after the snapshot: the
+        // restored sequences continue from where they are now, never back from there.
+        let mut current: Vec<(String, i64)> = Vec::new();
+        for s in tables.iter().flat_map(|t| &t.sequences) {
+            let name = qualified(&s.schema, &s.name);
+            if let Some(v) = sequence_position(&client, &name).await? {
+                current.push((name, v));
+            }
+        }
         for t in tables {
             client
                 .batch_execute(&format!("DROP TABLE IF EXISTS {}", qualified(&t.schema, &t.name)))
@@ -370,6 +379,14 @@ async fn restore_pg_in_place(
         }
         let ddl = read_ddl(dir)?;
         load_copy(&[&client], dir, tables, &ddl, false, None, prog).await?;
+        for (name, before) in &current {
+            if sequence_position(&client, name).await?.is_some_and(|now| now < *before) {
+                client
+                    .query_one("SELECT setval($1::text::regclass, $2, true)", &[name, before])
+                    .await
+                    .map_err(|e| anyhow!("moving sequence {name} forward: {}", describe_pg_error(&e)))?;
+            }
+        }
         client
             .batch_execute("COMMIT")
             .await
@@ -408,6 +425,28 @@ async fn restore_pg_in_place(
             )
         })?;
     Ok(Some(kept))
+}
+
+/// The last value a sequence handed out (its start minus one before the first call), or
+/// None when it does not exist. Never fails inside a transaction for a missing sequence.
+async fn sequence_position(client: &Client, name: &str) -> anyhow::Result<Option<i64>> {
+    let err = |e: tokio_postgres::Error| anyhow!("reading sequence {name}: {}", describe_pg_error(&e));
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+        .await
+        .map_err(err)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_one(
+            &format!("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {name}"),
+            &[],
+        )
+        .await
+        .map_err(err)?;
+    Ok(Some(row.get(0)))
 }
 
 fn read_ddl(dir: &Path) -> anyhow::Result<DdlFile> {
