@@ -6,7 +6,11 @@
 //! 2. `NODE_ENV`, `RAILS_ENV`, `RACK_ENV`, `APP_ENV`, `DJANGO_ENV`, `FLASK_ENV`,
 //!    `ENVIRONMENT`, `ENV`, `STAGE`: inline on the command line first, then the process
 //!    environment; values that are not environment names are skipped. (Variables set
-//!    only in `.env` files are not consulted.)
+//!    only in `.env` files are not consulted, except one: Laravel's `APP_ENV` from its
+//!    env file (`Facts::file_env`), since that file is where Laravel apps set it, and
+//!    only to raise caution: `production` decides; `staging` decides unless the URL
+//!    says production; `local`/`development` is ignored, so a line in a file never
+//!    makes a database look safer than its URL.
 //! 3. the URL: SQLite files and local hosts/sockets/compose service names are
 //!    development, managed services and names saying prod are production, names
 //!    saying staging are staging (see `dbguard_core::environment::classify_host`);
@@ -43,6 +47,9 @@ pub struct Facts<'a> {
     pub is_sqlite: bool,
     /// Whether a target was found at all.
     pub found: bool,
+    /// An environment variable read from an env file by the tool itself (Laravel's
+    /// `APP_ENV` in `.env`): (variable, value, file).
+    pub file_env: Option<(&'a str, &'a str, &'a str)>,
 }
 
 pub fn classify(
@@ -109,26 +116,43 @@ pub fn classify(
             }
         }
     }
+    let mut file_staging = None;
+    if let Some((var, v, file)) = facts.file_env {
+        match Environment::from_name(v) {
+            Some(Environment::Production) => return done(Environment::Production, format!("{var}={v} ({file})")),
+            Some(Environment::Staging) => file_staging = Some(format!("{var}={v} ({file})")),
+            _ => {}
+        }
+    }
+    let (environment, rule) = by_url(facts);
+    match file_staging {
+        Some(rule) if environment != Environment::Production => done(Environment::Staging, rule),
+        _ => done(environment, rule),
+    }
+}
+
+/// Rule 3: what the URL (or its absence) says.
+fn by_url(facts: &Facts<'_>) -> (Environment, String) {
     if !facts.found {
-        return done(Environment::Unknown, "no database found".into());
+        return (Environment::Unknown, "no database found".into());
     }
     if facts.is_sqlite {
-        return done(Environment::Development, "SQLite file (local)".into());
+        return (Environment::Development, "SQLite file (local)".into());
     }
     let host = facts.host.unwrap_or("");
     if let Some(c) = classify_host(host) {
         let shown = if host.is_empty() { "(none)" } else { host };
-        return done(c.environment, format!("host {shown}: {}", c.reason));
+        return (c.environment, format!("host {shown}: {}", c.reason));
     }
     if let Some(db) = facts.database {
         if name_says_production(db) {
-            return done(Environment::Production, format!("database name {db} says prod"));
+            return (Environment::Production, format!("database name {db} says prod"));
         }
         if name_says_staging(db) {
-            return done(Environment::Staging, format!("database name {db} says staging"));
+            return (Environment::Staging, format!("database name {db} says staging"));
         }
     }
-    done(Environment::Unknown, "no rule matched (host not recognised)".into())
+    (Environment::Unknown, "no rule matched (host not recognised)".into())
 }
 
 /// "development" by configuration or variable, but the target looks like production.
@@ -169,6 +193,7 @@ mod tests {
             file: None,
             is_sqlite: false,
             found: true,
+            file_env: None,
         }
     }
 
@@ -241,6 +266,40 @@ mod tests {
         );
         let nothing = Facts::default();
         assert_eq!(classify(&cfg, &nothing, None, &none).environment, Environment::Unknown);
+    }
+
+    #[test]
+    fn env_file_app_env_only_raises_caution() {
+        let cfg = Config::default();
+        let none = BTreeMap::new();
+        let with = |host: &'static str, v: &'static str| Facts {
+            file_env: Some(("APP_ENV", v, ".env")),
+            ..facts(host, "app")
+        };
+        let c = classify(&cfg, &with("localhost", "production"), None, &none);
+        assert_eq!(
+            (c.environment, c.rule.as_str()),
+            (Environment::Production, "APP_ENV=production (.env)")
+        );
+        assert_eq!(
+            classify(&cfg, &with("db.example.com", "staging"), None, &none).environment,
+            Environment::Staging
+        );
+        assert_eq!(
+            classify(&cfg, &with("x.abc.eu-west-1.rds.amazonaws.com", "staging"), None, &none).environment,
+            Environment::Production
+        );
+        // `local` in a file does not make an unknown host development.
+        assert_eq!(
+            classify(&cfg, &with("db.example.com", "local"), None, &none).environment,
+            Environment::Unknown
+        );
+        // The process environment still comes first.
+        let env = BTreeMap::from([("APP_ENV".to_string(), "local".to_string())]);
+        assert_eq!(
+            classify(&cfg, &with("localhost", "production"), None, &env).environment,
+            Environment::Development
+        );
     }
 
     #[test]

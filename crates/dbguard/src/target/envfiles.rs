@@ -9,8 +9,11 @@
 //!   `.env`. The `<NODE_ENV>` files only when NODE_ENV is set.
 //! - Rails (dotenv-rails): `.env.<RAILS_ENV>.local`, `.env.local` (not in test),
 //!   `.env.<RAILS_ENV>`, `.env`, with RAILS_ENV defaulting to `development`.
-//! - Python tools (Django, Flask, Alembic: python-dotenv / django-environ), Laravel
-//!   (artisan: phpdotenv), sqlx and diesel (dotenvy): `.env`.
+//! - Rails: `RAILS_ENV`, else `RACK_ENV`, names the environment (see `rails.rs`).
+//! - Laravel (artisan: phpdotenv): `.env.<APP_ENV>` instead of `.env` when `APP_ENV` is
+//!   set in the environment and that file exists, else `.env` (one file, never both).
+//! - Python tools (Django, Flask, Alembic: python-dotenv / django-environ), sqlx and
+//!   diesel (dotenvy): `.env`.
 //! - Prisma and drizzle-kit: see `prisma.rs` and `drizzle.rs`.
 //! - psql, pg_dump and other libpq tools: none (libpq reads only `PG*` variables).
 
@@ -131,6 +134,17 @@ pub fn rails_order(dir: &Path, rails_env: Option<&str>) -> Vec<PathBuf> {
     node_order(dir, Some(env))
 }
 
+/// Laravel's `LoadEnvironmentVariables`: `.env.<APP_ENV>` replaces `.env` when it exists.
+pub fn laravel_order(dir: &Path, app_env: Option<&str>) -> Vec<PathBuf> {
+    if let Some(m) = app_env.map(str::trim).filter(|m| !m.is_empty() && is_safe_mode(m)) {
+        let specific = dir.join(format!(".env.{m}"));
+        if specific.is_file() {
+            return vec![specific];
+        }
+    }
+    vec![dir.join(".env")]
+}
+
 /// A mode is used in a file name: refuse path separators and dots.
 fn is_safe_mode(m: &str) -> bool {
     m.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -163,6 +177,11 @@ mod tests {
             names(rails_order(d, None)),
             [".env.development.local", ".env.local", ".env.development", ".env"]
         );
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(names(laravel_order(dir.path(), Some("staging"))), [".env"]);
+        std::fs::write(dir.path().join(".env.staging"), "").unwrap();
+        assert_eq!(names(laravel_order(dir.path(), Some("staging"))), [".env.staging"]);
+        assert_eq!(names(laravel_order(dir.path(), None)), [".env"]);
     }
 
     #[test]

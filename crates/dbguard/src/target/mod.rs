@@ -21,12 +21,18 @@
 //!    - drizzle-kit: `dbCredentials.url` of drizzle.config.*: `process.env.X` looked up
 //!      the same way (env files: what the config loads with dotenv, else `.env`), or
 //!      the literal.
-//!    - everything else (Rails, Django, Laravel, knex, TypeORM, sqlx, diesel...):
-//!      `DATABASE_URL` inline, then process environment, then env files (see
-//!      `envfiles.rs` for each tool's files). Rails' config/database.yml is not read.
-//!    - `dbguard status` (no tool): the project's ORM decides (Prisma, then drizzle,
-//!      found in the working directory), since its CLI is what resets databases;
-//!      otherwise the generic rule, and `PG*` variables as a last resort.
+//!    - Rails: `config/database.yml`'s block for `RAILS_ENV`/`RACK_ENV`/development
+//!      (its primary database when it names several; ERB `ENV[...]` lookups see inline,
+//!      process and env-file variables), with `DATABASE_URL` merged over it: when set,
+//!      its URL decides (see `rails.rs`). Without a database.yml, `DATABASE_URL` alone.
+//!    - Laravel (artisan): `DB_URL`/`DATABASE_URL`, else `DB_CONNECTION` and `DB_*`
+//!      (see `laravel.rs`), each inline, then process environment, then the env file.
+//!    - everything else (Django, knex, TypeORM, sqlx, diesel...): `DATABASE_URL` inline,
+//!      then process environment, then env files (see `envfiles.rs` for each tool's files).
+//!    - `dbguard status` (no tool): the project decides (Prisma, then drizzle, then a
+//!      Rails app, then a Laravel app, found in the working directory), since its CLI is
+//!      what resets databases; otherwise the generic rule, and `PG*` variables as a last
+//!      resort.
 //! 4. ORM literals (a URL written in drizzle.config / schema.prisma).
 //!
 //! Then the environment (see `classify.rs`), and warnings for the traps seen in real
@@ -34,10 +40,14 @@
 //! is raw, and it is never serialized.
 
 pub mod classify;
+pub mod conn;
 pub mod drizzle;
 pub mod envfiles;
 pub mod jsscan;
+pub mod laravel;
 pub mod prisma;
+pub mod rails;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -221,6 +231,8 @@ enum Family {
     Mysql,
     Sqlite3,
     Rails,
+    /// `php artisan` (the shell layer names it `artisan`).
+    Laravel,
     /// Tools reading only `.env` (python-dotenv, django-environ, sqlx, diesel).
     DotenvOnly,
     Generic,
@@ -237,7 +249,8 @@ fn family_of(tool: &str) -> Family {
         "sqlite3" | "sqlite" | "litecli" => Family::Sqlite3,
         "rails" | "rake" | "bin/rails" => Family::Rails,
         "django" | "django-admin" | "manage.py" | "python" | "python3" | "alembic" | "flask" | "sqlx" | "diesel"
-        | "artisan" | "php" => Family::DotenvOnly,
+        | "php" => Family::DotenvOnly,
+        "artisan" => Family::Laravel,
         _ => Family::Generic,
     }
 }
@@ -282,11 +295,15 @@ impl Resolver<'_> {
             Some(t) => (family_of(t), Some(t.clone())),
             None if self.prisma.is_some() => (Family::Prisma, Some("prisma (project)".to_string())),
             None if self.drizzle.is_some() => (Family::Drizzle, Some("drizzle-kit (project)".to_string())),
+            None if rails::is_project(&self.cwd) => (Family::Rails, Some("rails (project)".to_string())),
+            None if laravel::is_project(&self.cwd) => (Family::Laravel, Some("artisan (project)".to_string())),
             None => (Family::Generic, None),
         };
         let tool_name = explicit_tool.clone().unwrap_or_else(|| match family {
             Family::Prisma => "prisma".into(),
             Family::Drizzle => "drizzle-kit".into(),
+            Family::Rails => "rails".into(),
+            Family::Laravel => "artisan".into(),
             _ => "the app".into(),
         });
         let env_files = self.env_files_for(family);
@@ -329,7 +346,8 @@ impl Resolver<'_> {
             &var_name,
             var_based,
         );
-        if var_based {
+        // Laravel reads DB_* pieces, not one variable: its own warnings come from `pick_laravel`.
+        if var_based && family != Family::Laravel {
             self.env_warnings(
                 family,
                 &tool_name,
@@ -378,6 +396,12 @@ impl Resolver<'_> {
             }
         }
         let file_str = t.file.as_ref().map(|p| p.display().to_string());
+        // Laravel apps set APP_ENV in .env; inline and process values are classify's own rule.
+        let app_env_file = if family == Family::Laravel && self.var("APP_ENV").is_none() {
+            self.cache.lookup(&env_files, "APP_ENV")
+        } else {
+            None
+        };
         let facts = classify::Facts {
             display: t.display.as_deref(),
             host: t.host.as_deref(),
@@ -386,6 +410,9 @@ impl Resolver<'_> {
             file: file_str.as_deref(),
             is_sqlite: t.engine == Some(Engine::Sqlite),
             found: found.is_some(),
+            file_env: app_env_file
+                .as_ref()
+                .map(|(v, file)| ("APP_ENV", v.as_str(), file.as_str())),
         };
         let c = classify::classify(config, &facts, self.req.hint.as_ref(), &self.req.env);
         self.warnings.extend(classify::trap_warnings(&c, &facts));
@@ -409,7 +436,8 @@ impl Resolver<'_> {
                 .map(|d| d.env_files.clone())
                 .unwrap_or_else(|| vec![self.cwd.join(".env")]),
             Family::Libpq | Family::Mysql | Family::Sqlite3 => Vec::new(),
-            Family::Rails => envfiles::rails_order(&self.cwd, self.var("RAILS_ENV").as_deref()),
+            Family::Rails => envfiles::rails_order(&self.cwd, Some(&rails::rails_env(|n| self.var(n)).0)),
+            Family::Laravel => envfiles::laravel_order(&self.cwd, self.var("APP_ENV").as_deref()),
             Family::DotenvOnly => vec![self.cwd.join(".env")],
             Family::Generic => envfiles::node_order(&self.cwd, self.var("NODE_ENV").as_deref()),
         }
@@ -491,6 +519,15 @@ impl Resolver<'_> {
         }
         if !var_based {
             return None;
+        }
+        match family {
+            Family::Rails => {
+                if let Some(decided) = self.pick_rails(env_files) {
+                    return decided;
+                }
+            }
+            Family::Laravel => return self.pick_laravel(env_files),
+            _ => {}
         }
         let origin = orm.map(|s| s.origin.clone());
         if family == Family::Prisma {
@@ -606,13 +643,7 @@ impl Resolver<'_> {
                 }
                 None
             }
-            None => Some(
-                ["/var/run/postgresql", "/tmp"]
-                    .iter()
-                    .find(|d| Path::new(d).is_dir())
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "/tmp".into()),
-            ),
+            None => Some(default_pg_socket()),
         };
         if socket.is_none() {
             if let Some(p) = &port {
@@ -642,6 +673,101 @@ impl Resolver<'_> {
             source,
             base: self.cwd.clone(),
         }
+    }
+
+    /// Rails: database.yml for the environment in effect, with `DATABASE_URL` (or
+    /// `<NAME>_DATABASE_URL` for the config Rails names) merged over it. `None` when the
+    /// app has no database.yml (the generic `DATABASE_URL` rule then applies);
+    /// `Some(None)` when the file decides that nothing can be said.
+    fn pick_rails(&mut self, env_files: &[PathBuf]) -> Option<Option<Found>> {
+        let (env_name, _) = rails::rails_env(|n| self.var(n));
+        let cwd = self.cwd.clone();
+        let files = env_files.to_vec();
+        let out = rails::read(&cwd, &env_name, &mut |n| self.lookup(n, &files).map(|(v, _)| v))?;
+        self.warnings.extend(out.notes.iter().cloned());
+        // Rails' environment_url_config: <NAME>_DATABASE_URL, and DATABASE_URL for primary.
+        let mut vars = vec![format!("{}_DATABASE_URL", out.name.to_ascii_uppercase())];
+        if out.name == "primary" {
+            vars.push("DATABASE_URL".into());
+        }
+        let env_url = vars.iter().find_map(|v| {
+            self.lookup(v, &files)
+                .filter(|(u, _)| !u.trim().is_empty())
+                .map(|(u, l)| (v, u, l))
+        });
+        if let Some((var, u, layer)) = env_url {
+            let value = conn::fill_database(&conn::normalize_scheme(u.trim()), out.database.as_deref());
+            match &out.target {
+                rails::Target::Url(y) if !same_database(y, &value, &cwd) => self.warnings.push(format!(
+                    "{var} ({}) overrides {}, which names {}: Rails uses {var}",
+                    redact_url(&value),
+                    out.label,
+                    redact_url(y)
+                )),
+                rails::Target::Unknown(why) => self.warnings.push(format!("{why}; {var} decides the database")),
+                _ => {}
+            }
+            return Some(Some(Found {
+                value,
+                source: format!("{} (merged over {})", Self::describe(var, &layer, None), out.label),
+                base: cwd,
+            }));
+        }
+        Some(match out.target {
+            rails::Target::Url(u) => Some(Found {
+                value: u,
+                source: out.label,
+                base: cwd,
+            }),
+            rails::Target::NoBlock => {
+                self.warnings.push(format!(
+                    "{} has no {env_name} block and DATABASE_URL is not set: Rails has no database for {env_name}",
+                    rails::DATABASE_YML
+                ));
+                None
+            }
+            rails::Target::Memory => {
+                self.warnings
+                    .push(format!("{} is an in-memory SQLite database", out.label));
+                None
+            }
+            rails::Target::Unknown(why) => {
+                self.warnings
+                    .push(format!("{why}; dbguard does not guess which database Rails uses"));
+                None
+            }
+        })
+    }
+
+    /// Laravel: `DB_URL`/`DATABASE_URL`, else `DB_CONNECTION` + `DB_*` (see `laravel.rs`),
+    /// with a warning for each variable the shell sets differently from the env file.
+    fn pick_laravel(&mut self, env_files: &[PathBuf]) -> Option<Found> {
+        let cwd = self.cwd.clone();
+        let files = env_files.to_vec();
+        let out = laravel::resolve(&cwd, &mut |n| self.lookup(n, &files));
+        for var in laravel::VARS {
+            let (Some(shell), Some((fv, label))) = (self.req.env.get(*var).cloned(), self.cache.lookup(&files, var))
+            else {
+                continue;
+            };
+            if shell == fv {
+                continue;
+            }
+            let values = if *var == "DB_PASSWORD" {
+                String::new()
+            } else {
+                format!(" ({} vs {})", redact_url(&shell), redact_url(&fv))
+            };
+            self.warnings.push(format!(
+                "{var} in the shell differs from {label}{values}; artisan uses the shell's value (phpdotenv never overrides a variable already set)"
+            ));
+        }
+        self.warnings.extend(out.notes);
+        out.url.map(|value| Found {
+            value,
+            source: out.source,
+            base: cwd,
+        })
     }
 
     fn mysql_url(&self) -> Found {
@@ -818,6 +944,15 @@ impl Resolver<'_> {
             });
         }
     }
+}
+
+/// The socket directory libpq uses when no host is given.
+fn default_pg_socket() -> String {
+    ["/var/run/postgresql", "/tmp"]
+        .iter()
+        .find(|d| Path::new(d).is_dir())
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "/tmp".into())
 }
 
 /// Percent-encode a URL component (unreserved characters pass).
