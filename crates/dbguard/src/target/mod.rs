@@ -1032,7 +1032,7 @@ pub fn parse_parts(url: &str, base: &Path, engine_hint: Option<Engine>) -> UrlPa
             }
         }
         Some(Engine::Postgres) if !url.to_ascii_lowercase().starts_with("prisma+") => {
-            match url.parse::<tokio_postgres::Config>() {
+            match crate::engine::pg_connect::parse_config(url) {
                 Ok(c) => {
                     parts.host = c.get_hosts().first().map(|h| match h {
                         tokio_postgres::config::Host::Tcp(s) => s.clone(),
