@@ -45,6 +45,18 @@ fn manifest(home: &Path, id: &str) -> serde_json::Value {
     serde_json::from_slice(&text).expect("manifest json")
 }
 
+/// The snapshot's entry in `dbguard snapshots --json`.
+fn entry(home: &Path, id: &str) -> serde_json::Value {
+    let list = ok_json(home, &["snapshots", "--json"]);
+    list["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not listed: {list}"))
+}
+
 fn content(home: &Path, id: &str) -> String {
     manifest(home, id)["content"].as_str().unwrap_or("complete").to_string()
 }
@@ -153,14 +165,7 @@ fn clone_lists_at_once_and_its_checksums_are_recorded_in_the_background() {
     assert_eq!(allow_connections(c, &clone), "f", "the clone is locked at once");
 
     // Usable at once: listed, with the pending state in JSON and on screen.
-    let list = ok_json(home.path(), &["snapshots", "--json"]);
-    let listed = list["snapshots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id.as_str())
-        .cloned()
-        .expect("listed");
+    let listed = entry(home.path(), &id);
     assert_eq!(listed["content_status"], "pending", "{listed}");
     let screen = dbguard_env(home.path(), &["snapshots"], &[]);
     let screen = String::from_utf8_lossy(&screen.stdout).to_string();
@@ -184,14 +189,7 @@ fn clone_lists_at_once_and_its_checksums_are_recorded_in_the_background() {
         "f",
         "the clone is locked again afterwards"
     );
-    let list = ok_json(home.path(), &["snapshots", "--json"]);
-    let listed = list["snapshots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id.as_str())
-        .cloned()
-        .unwrap();
+    let listed = entry(home.path(), &id);
     assert_eq!(listed["content_status"], "complete");
     assert_eq!(listed["rows"], 2750);
     assert!(testpg::wait_for(Duration::from_secs(10), || finishers(&id).is_empty()));
@@ -278,14 +276,7 @@ fn a_killed_finisher_leaves_the_snapshot_usable_and_verify_completes_it() {
     assert!(testpg::wait_for(Duration::from_secs(10), || finishers(&id).is_empty()));
 
     // Still listed and usable, checksums pending.
-    let list = ok_json(home.path(), &["snapshots", "--json"]);
-    let listed = list["snapshots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id.as_str())
-        .cloned()
-        .expect("listed after the kill");
+    let listed = entry(home.path(), &id);
     assert_eq!(listed["content_status"], "pending");
     assert_eq!(content(home.path(), &id), "pending");
 
@@ -420,14 +411,7 @@ fn a_failed_background_pass_is_recorded_and_listed() {
     let err_file = home.path().join("snapshots").join(&id).join("content.error");
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&err_file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
-    let list = ok_json(home.path(), &["snapshots", "--json"]);
-    let listed = list["snapshots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id.as_str())
-        .cloned()
-        .unwrap();
+    let listed = entry(home.path(), &id);
     assert_eq!(listed["content_status"], "pending");
     let why = listed["content_error"].as_str().expect("the failure is listed");
     assert!(why.contains(&clone) || why.contains("does not exist"), "{why}");

@@ -559,35 +559,6 @@ fn agents_never_get_the_in_place_prompt_even_in_a_terminal() {
     assert!(screen.contains("Type the database name"), "{screen}");
 }
 
-/// Like the e2e driver, but types `TYPEAHEAD` at once (before any prompt), then answers
-/// the prompt with `ANSWER` half a second after it appears.
-const TYPEAHEAD_DRIVER: &str = r#"
-import os, pty, sys, time, select
-typeahead, answer = os.environ.pop("TYPEAHEAD"), os.environ.pop("ANSWER")
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-os.write(fd, typeahead.encode() + b"\r")
-out, sent, deadline = b"", False, time.time() + 120
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if fd in r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-        if not sent and b"Type " in out:
-            time.sleep(0.5)
-            os.write(fd, answer.encode() + b"\r")
-            sent = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-
 #[test]
 fn in_place_ignores_what_was_typed_before_the_question() {
     let w = World::new();
@@ -607,21 +578,13 @@ fn in_place_ignores_what_was_typed_before_the_question() {
 
     // The name, typed (or pasted, or sent by a script) before the question was asked, must
     // not answer it: the real answer comes after the prompt and is wrong.
-    let out = e2e_support::clean("python3")
-        .arg("-c")
-        .arg(TYPEAHEAD_DRIVER)
-        .arg(e2e_support::bin())
-        .args(["restore", &id, "--in-place"])
-        .current_dir(w.dir.path())
-        .env("DBGUARD_HOME", &w.home)
-        .env("DBGUARD_CONFIG", &w.config)
-        .env("TYPEAHEAD", "early.db")
-        .env("ANSWER", "not-the-name")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run python3 pty driver");
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "typeahead answered the question:\n{screen}");
+    let (code, screen) = w.dbguard_pty(
+        w.dir.path(),
+        &["restore", &id, "--in-place"],
+        &["not-the-name"],
+        &[("PTY_TYPEAHEAD", "early.db")],
+    );
+    assert_eq!(code, 3, "typeahead answered the question:\n{screen}");
     assert!(screen.contains("nothing was changed"), "{screen}");
     assert!(sqlite_rows(&file).is_empty(), "the file was restored");
     assert_eq!(snapshot_ids(&w), before);

@@ -7,17 +7,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Drives a command inside a pseudo-terminal: answers each "Type ..." prompt with the next
-/// line of PTY_ANSWERS (only after the prompt appeared), prints everything the command
-/// wrote, and exits with its exit code.
+/// Drives a command inside a pseudo-terminal: types PTY_TYPEAHEAD at once if set (keys
+/// sent before any question), answers each "Type ..." prompt with the next line of
+/// PTY_ANSWERS (only after the prompt appeared), prints everything the command wrote, and
+/// exits with its exit code.
 const PTY_DRIVER: &str = r#"
 import os, pty, sys, time, select
 answers = [a for a in os.environ.get("PTY_ANSWERS", "").split("\n") if a != ""]
 os.environ.pop("PTY_ANSWERS", None)
+typeahead = os.environ.pop("PTY_TYPEAHEAD", "")
 argv = sys.argv[1:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
+if typeahead:
+    os.write(fd, typeahead.encode() + b"\r")
 out = b""
 sent = 0
 deadline = time.time() + 300
