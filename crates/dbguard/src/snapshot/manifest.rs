@@ -220,6 +220,40 @@ pub struct ManifestSummary {
     pub content_error: Option<String>,
 }
 
+/// What a strategy is asked to snapshot, and what every strategy records the same way in
+/// the manifest (scope, why, label, triggering operation, timing).
+pub struct Request<'a> {
+    pub building: &'a super::store::Building,
+    pub source: Source,
+    pub scope: SnapshotScope,
+    pub reason: String,
+    pub label: Option<String>,
+    pub operation: Option<String>,
+    pub progress: &'a super::progress::Progress,
+    pub created: i64,
+    pub started: std::time::Instant,
+}
+
+impl Request<'_> {
+    /// The manifest fields common to every strategy; each adds its own with
+    /// struct-update syntax.
+    pub fn manifest(self, strategy: Strategy) -> Manifest {
+        Manifest {
+            scope: self.scope,
+            label: self.label,
+            operation: self.operation,
+            ..Manifest::base(
+                &self.building.id,
+                self.created,
+                self.started,
+                self.source,
+                strategy,
+                self.reason,
+            )
+        }
+    }
+}
+
 impl ManifestSummary {
     /// Same order as `Manifest::order_key`.
     pub fn order_key(&self) -> (i64, u64, &str) {

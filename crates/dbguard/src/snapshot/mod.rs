@@ -27,7 +27,7 @@ use dbguard_core::target::Engine;
 use dbguard_core::Environment;
 
 pub use content::ensure_content;
-pub use manifest::{ContentStatus, Manifest, ManifestSummary, SnapshotScope, Strategy};
+pub use manifest::{ContentStatus, Manifest, ManifestSummary, Request, SnapshotScope, Strategy};
 pub use restore::{restore, RestoreOptions};
 
 use crate::target::ResolvedTarget;
@@ -143,7 +143,18 @@ pub fn take_with(target: &ResolvedTarget, opts: &TakeOptions) -> anyhow::Result<
             };
             let id = store::new_id();
             let b = store::Building::start(&id)?;
-            let m = sqlite::take(&canonical, &b, source, opts.label.clone(), operation, &prog)?;
+            let req = Request {
+                building: &b,
+                source,
+                scope: SnapshotScope::Database,
+                reason: "SQLite: online backup API (consistent while others write)".into(),
+                label: opts.label.clone(),
+                operation,
+                progress: &prog,
+                created: store::now_unix(),
+                started: std::time::Instant::now(),
+            };
+            let m = sqlite::take(&canonical, req)?;
             b.commit(&m)?;
             m
         }
@@ -299,66 +310,32 @@ async fn take_pg(
     drop(admin);
     let id = store::new_id();
     let b = store::Building::start(&id)?;
+    let request = |scope: SnapshotScope, reason: String| Request {
+        building: &b,
+        source: source.clone(),
+        scope,
+        reason,
+        label: opts.label.clone(),
+        operation: operation.clone(),
+        progress: prog,
+        created: store::now_unix(),
+        started: std::time::Instant::now(),
+    };
     let m = match strategy {
         Strategy::Clone => {
-            let r = pg_clone::take(
-                url,
-                &b,
-                source.clone(),
-                reason.clone(),
-                opts.label.clone(),
-                operation.clone(),
-                opts.terminate_sessions,
-                prog,
-            )
-            .await;
-            match r {
+            match pg_clone::take(url, request(SnapshotScope::Database, reason), opts.terminate_sessions).await {
                 Err(e) if opts.strategy == Strategy::Auto => {
                     prog.note(&format!(
                         "clone failed ({e:#}); falling back to a binary copy of every table"
                     ));
                     let reason = format!("auto: clone failed ({e:#}), so a binary copy of every table");
-                    pg_copy::take(
-                        url,
-                        &b,
-                        source,
-                        SnapshotScope::Database,
-                        reason,
-                        opts.label.clone(),
-                        operation,
-                        prog,
-                    )
-                    .await?
+                    pg_copy::take(url, request(SnapshotScope::Database, reason)).await?
                 }
                 r => r?,
             }
         }
-        Strategy::Copy => {
-            pg_copy::take(
-                url,
-                &b,
-                source,
-                opts.scope.clone(),
-                reason,
-                opts.label.clone(),
-                operation,
-                prog,
-            )
-            .await?
-        }
-        Strategy::Dump => {
-            pg_dump::take(
-                url,
-                &b,
-                source,
-                opts.scope.clone(),
-                reason,
-                opts.label.clone(),
-                operation,
-                prog,
-            )
-            .await?
-        }
+        Strategy::Copy => pg_copy::take(url, request(opts.scope.clone(), reason)).await?,
+        Strategy::Dump => pg_dump::take(url, request(opts.scope.clone(), reason)).await?,
         _ => bail!("internal error: unexpected strategy"),
     };
     let clone = m.clone_database.clone();

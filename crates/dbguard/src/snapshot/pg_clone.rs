@@ -6,15 +6,13 @@
 //! counts and content checksums are computed afterwards on the clone, which nothing
 //! writes (`snapshot::content`), so taking it costs little more than the bare copy.
 
-use std::time::Instant;
-
 use anyhow::{anyhow, bail};
 use tokio_postgres::Client;
 
-use super::manifest::{ContentStatus, Manifest, SnapshotScope, Source, Strategy, TableEntry};
+use super::manifest::{ContentStatus, Manifest, Request, SnapshotScope, Strategy, TableEntry};
 use super::pg::{self, quote_ident, quote_literal};
 use super::progress::Progress;
-use super::store::{self, Building};
+use super::store;
 use crate::engine::pg_connect::{self, describe_pg_error};
 
 pub const CLONE_PREFIX: &str = "dbguard_snap_";
@@ -192,18 +190,8 @@ async fn checksum_with(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn take(
-    url: &str,
-    b: &Building,
-    source: Source,
-    reason: String,
-    label: Option<String>,
-    operation: Option<String>,
-    terminate: bool,
-    progress: &Progress,
-) -> anyhow::Result<Manifest> {
-    let started = Instant::now();
-    let created = store::now_unix();
+pub async fn take(url: &str, req: Request<'_>, terminate: bool) -> anyhow::Result<Manifest> {
+    let (b, progress, source) = (req.building, req.progress, &req.source);
     let facts = pg::conn_facts(url)?;
     let admin = pg::connect_maintenance(url).await?;
     let (n, who) = other_sessions(&admin, &source.database).await?;
@@ -261,9 +249,7 @@ pub async fn take(
     Ok(Manifest {
         content: ContentStatus::Pending,
         clone_database: Some(name),
-        label,
-        operation,
-        ..Manifest::base(&b.id, created, started, source, Strategy::Clone, reason)
+        ..req.manifest(Strategy::Clone)
     })
 }
 

@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use bytes::{Bytes, BytesMut};
@@ -19,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use super::checksum::{CopyBinaryParser, RowSum, SegmentWriter};
-use super::manifest::{FileEntry, Manifest, SequenceValue, SnapshotScope, Source, Strategy, TableEntry};
+use super::manifest::{FileEntry, Manifest, Request, SequenceValue, SnapshotScope, Strategy, TableEntry};
 use super::pg::{self, qualified, quote_ident, quote_literal, TableRef};
 use super::progress::Progress;
-use super::store::{self, Building};
+use super::store;
 use crate::engine::pg_connect::{self, describe_pg_error};
 
 /// zstd level 1: measured on the 5M-row benchmark table, levels 2-3 gave ~5% smaller
@@ -584,18 +583,8 @@ fn pg_dump_ddl(
 
 /// Take a copy snapshot into `b`. Returns the manifest (not yet committed).
 #[allow(clippy::too_many_arguments)]
-pub async fn take(
-    url: &str,
-    b: &Building,
-    source: Source,
-    scope: SnapshotScope,
-    reason: String,
-    label: Option<String>,
-    operation: Option<String>,
-    progress: &Progress,
-) -> anyhow::Result<Manifest> {
-    let started = Instant::now();
-    let created = store::now_unix();
+pub async fn take(url: &str, req: Request<'_>) -> anyhow::Result<Manifest> {
+    let (b, progress, source, scope) = (req.building, req.progress, &req.source, &req.scope);
     let main = pg_connect::connect(url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
     pg::prepare_session(&main).await?;
     main.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -606,7 +595,7 @@ pub async fn take(
         .await
         .map_err(|e| anyhow!("exporting the snapshot: {}", describe_pg_error(&e)))?;
     let snapshot_name: String = snap_row.get(0);
-    let tables = pg::tables_in_scope(&main, &scope).await?;
+    let tables = pg::tables_in_scope(&main, scope).await?;
     if tables.is_empty() {
         bail!("nothing to snapshot: {} holds no tables", scope.describe());
     }
@@ -683,14 +672,11 @@ pub async fn take(
     files.push(store::file_entry(&b.dir, "ddl.json")?);
     let bytes = files.iter().map(|f| f.bytes).sum();
     Ok(Manifest {
-        scope,
         tables: entries,
         files,
         ddl_source: Some(ddl_source),
         bytes,
-        label,
-        operation,
-        ..Manifest::base(&b.id, created, started, source, Strategy::Copy, reason)
+        ..req.manifest(Strategy::Copy)
     })
 }
 

@@ -4,14 +4,12 @@
 //! transaction, so the checksums describe exactly what was dumped.
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 
-use super::manifest::{FileEntry, Manifest, SnapshotScope, Source, Strategy, TableEntry};
+use super::manifest::{FileEntry, Manifest, Request, SnapshotScope, Strategy, TableEntry};
 use super::pg::{self, qualified, quote_ident};
-use super::progress::Progress;
-use super::store::{self, Building};
+use super::store;
 use crate::engine::pg_connect::{self, describe_pg_error};
 
 pub const DUMP_DIR: &str = "dump";
@@ -60,18 +58,8 @@ pub fn tighten_modes(dir: &Path) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn take(
-    url: &str,
-    b: &Building,
-    source: Source,
-    scope: SnapshotScope,
-    reason: String,
-    label: Option<String>,
-    operation: Option<String>,
-    progress: &Progress,
-) -> anyhow::Result<Manifest> {
-    let started = Instant::now();
-    let created = store::now_unix();
+pub async fn take(url: &str, req: Request<'_>) -> anyhow::Result<Manifest> {
+    let (b, progress, source, scope) = (req.building, req.progress, &req.source, &req.scope);
     let major = source.server_version_num.unwrap_or(0) / 10_000;
     let (tool, _, version) = pg::find_tool("pg_dump", major)?;
     let client = pg_connect::connect(url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
@@ -85,7 +73,7 @@ pub async fn take(
         .await
         .map_err(|e| anyhow!("exporting the snapshot: {}", describe_pg_error(&e)))?
         .get(0);
-    let tables = pg::tables_in_scope(&client, &scope).await?;
+    let tables = pg::tables_in_scope(&client, scope).await?;
     if tables.is_empty() && !matches!(scope, SnapshotScope::Database) {
         bail!("nothing to snapshot: {} holds no tables", scope.describe());
     }
@@ -103,7 +91,7 @@ pub async fn take(
         "-f",
     ])
     .arg(b.path(DUMP_DIR));
-    match &scope {
+    match scope {
         SnapshotScope::Database => {}
         SnapshotScope::Schema(s) => {
             for s in s {
@@ -143,13 +131,10 @@ pub async fn take(
     walk_files(&b.dir, &b.path(DUMP_DIR), &mut files)?;
     let bytes = files.iter().map(|f| f.bytes).sum();
     Ok(Manifest {
-        scope,
         tables: entries,
         files,
         ddl_source: Some(format!("pg_dump {version}")),
         bytes,
-        label,
-        operation,
-        ..Manifest::base(&b.id, created, started, source, Strategy::Dump, reason)
+        ..req.manifest(Strategy::Dump)
     })
 }

@@ -5,15 +5,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 use rusqlite::{Connection, OpenFlags};
 
 use super::checksum::{sqlite_value, RowSum};
-use super::manifest::{Manifest, Source, Strategy, TableEntry};
+use super::manifest::{Manifest, Request, Strategy, TableEntry};
 use super::progress::Progress;
-use super::store::{self, Building};
+use super::store;
 
 pub const DATA_FILE: &str = "database.sqlite.zst";
 const ZSTD_LEVEL: i32 = 3;
@@ -127,16 +126,8 @@ pub fn decompress_to(snapshot_dir: &Path, dst: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn take(
-    path: &Path,
-    b: &Building,
-    source: Source,
-    label: Option<String>,
-    operation: Option<String>,
-    progress: &Progress,
-) -> anyhow::Result<Manifest> {
-    let started = Instant::now();
-    let created = store::now_unix();
+pub fn take(path: &Path, req: Request<'_>) -> anyhow::Result<Manifest> {
+    let (b, progress) = (req.building, req.progress);
     if !path.is_file() {
         bail!("SQLite database {} does not exist", path.display());
     }
@@ -159,16 +150,7 @@ pub fn take(
         bytes: files.iter().map(|f| f.bytes).sum(),
         tables,
         files,
-        label,
-        operation,
-        ..Manifest::base(
-            &b.id,
-            created,
-            started,
-            source,
-            Strategy::SqliteBackup,
-            "SQLite: online backup API (consistent while others write)".into(),
-        )
+        ..req.manifest(Strategy::SqliteBackup)
     })
 }
 
