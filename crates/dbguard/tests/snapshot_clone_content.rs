@@ -2,48 +2,16 @@
 //! in the background (`dbguard snapshot-finish`), or on demand by `verify`/`restore`.
 //! Real PostgreSQL (testpg), real binary, real background processes.
 
+mod snapshot_support;
+use snapshot_support::{checksums, dbguard_env, manifest, ok_json, ok_json_env};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use testpg::Cluster;
 
 const DELAY_ENV: &str = "DBGUARD_FINISH_DELAY_MS";
-
-fn dbguard_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-    cmd.args(args)
-        .env("DBGUARD_HOME", home)
-        .env_remove("DATABASE_URL")
-        .env_remove(DELAY_ENV)
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run dbguard")
-}
-
-fn ok_json_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let out = dbguard_env(home, args, env);
-    assert!(
-        out.status.success(),
-        "dbguard {args:?} failed ({:?}):\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
-    ok_json_env(home, args, &[])
-}
-
-fn manifest(home: &Path, id: &str) -> serde_json::Value {
-    let text = std::fs::read(home.join("snapshots").join(id).join("manifest.json")).expect("manifest");
-    serde_json::from_slice(&text).expect("manifest json")
-}
 
 /// The snapshot's entry in `dbguard snapshots --json`.
 fn entry(home: &Path, id: &str) -> serde_json::Value {
@@ -72,24 +40,6 @@ fn fill(c: &Cluster, db: &str) {
          CREATE TABLE other.c (x text);
          INSERT INTO other.c SELECT md5(g::text) FROM generate_series(1, 50) g;",
     );
-}
-
-/// (table, rows, checksum), sorted.
-fn checksums(m: &serde_json::Value) -> Vec<(String, u64, String)> {
-    let mut v: Vec<_> = m["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                format!("{}.{}", t["schema"].as_str().unwrap(), t["name"].as_str().unwrap()),
-                t["rows"].as_u64().unwrap(),
-                t["content_checksum"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// What a copy snapshot of the same database records (same checksum algorithm).

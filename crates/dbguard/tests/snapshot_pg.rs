@@ -1,39 +1,14 @@
 //! Snapshot and restore against a real PostgreSQL (testpg), through the real binary.
 
+mod snapshot_support;
+use snapshot_support::{checksums, dbguard, manifest, ok_json};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use testpg::Cluster;
-
-fn dbguard(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbguard"))
-        .args(args)
-        .env("DBGUARD_HOME", home)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dbguard")
-}
-
-fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = dbguard(home, args);
-    assert!(
-        out.status.success(),
-        "dbguard {args:?} failed ({:?}):\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn manifest(home: &Path, id: &str) -> serde_json::Value {
-    let text = std::fs::read(home.join("snapshots").join(id).join("manifest.json")).expect("manifest");
-    serde_json::from_slice(&text).expect("manifest json")
-}
 
 /// Row count and an order-independent digest of a table, through psql.
 fn digest(c: &Cluster, db: &str, table: &str) -> String {
@@ -72,23 +47,6 @@ fn fill(c: &Cluster, db: &str) {
 
 fn digests(c: &Cluster, db: &str) -> Vec<String> {
     TABLES.iter().map(|t| digest(c, db, t)).collect()
-}
-
-fn checksums(m: &serde_json::Value) -> Vec<(String, u64, String)> {
-    let mut v: Vec<_> = m["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                format!("{}.{}", t["schema"].as_str().unwrap(), t["name"].as_str().unwrap()),
-                t["rows"].as_u64().unwrap(),
-                t["content_checksum"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 fn check_modes(dir: &Path) {

@@ -1,31 +1,12 @@
 //! SQLite snapshot and restore with real files, through the real binary.
 
+mod snapshot_support;
+use snapshot_support::{dbguard, ok_json};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use rusqlite::Connection;
-
-fn dbguard(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbguard"))
-        .args(args)
-        .env("DBGUARD_HOME", home)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dbguard")
-}
-
-fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = dbguard(home, args);
-    assert!(
-        out.status.success(),
-        "dbguard {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn rows(path: &Path, table: &str) -> Vec<String> {
     let c = Connection::open(path).unwrap();
