@@ -2,51 +2,12 @@
 //! hidden by search_path, migrations, a Prisma project whose shadow database is the
 //! real one, `.env` vs shell disagreement, dbguard.toml rules, and unreachable servers.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod isolated;
+use isolated::run as dbguard;
+
+use std::time::Duration;
 
 use serde_json::Value;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
-
-/// Run the real binary with a clean environment rooted in `home`.
-fn dbguard(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let home = cwd.join(".home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("DBGUARD_HOME", home.join("dbguard"))
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let start = Instant::now();
-    let o = c.output().expect("run dbguard");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
-}
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()

@@ -2,32 +2,15 @@
 //! tables, a Prisma project whose `file:` URL is relative to the schema, and a missing
 //! file (a clear error, and no empty database created).
 
+mod isolated;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 fn dbguard(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let home = cwd.join(".home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("DBGUARD_HOME", home.join("dbguard"))
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("run dbguard");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let o = isolated::run(cwd, args, env);
+    (o.code, o.stdout, o.stderr)
 }
 
 fn make_db(path: &Path) {

@@ -2,28 +2,16 @@
 //! `.env.local` over `.env` for apps, the shell over files, `NODE_ENV` files, and the
 //! disagreement warnings.
 
+mod isolated;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 fn status_json(cwd: &Path, env: &[(&str, &str)]) -> Value {
-    let home = cwd.join(".home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("DBGUARD_HOME", home.join("dbguard"))
-        .current_dir(cwd)
-        .args(["status", "--json"]);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    let o = isolated::run(cwd, &["status", "--json"], env);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.json()
 }
 
 fn db(path: &Path) {

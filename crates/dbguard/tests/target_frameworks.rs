@@ -3,8 +3,9 @@
 //! connecting; `dbguard status --json` is used on SQLite files only. Every test also
 //! checks that no password from these configs appears in any output.
 
+mod isolated;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -21,29 +22,12 @@ const SECRETS: &[&str] = &[
 /// Run dbguard in `cwd` with only `env` set; returns the JSON on stdout after checking
 /// that neither stdout nor stderr carries a secret.
 fn dbguard(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
-    let home = cwd.join(".home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dbguard"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("DBGUARD_HOME", home.join("dbguard"))
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
-    let all = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = isolated::run(cwd, args, env);
+    let all = format!("{}\n{}", o.stdout, o.stderr);
     for s in SECRETS {
         assert!(!all.contains(s), "secret {s} printed by {args:?}:\n{all}");
     }
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {all}"))
+    serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {all}"))
 }
 
 /// The resolved target of a shell command, as `dbguard check --json` reports it.
