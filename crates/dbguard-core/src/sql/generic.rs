@@ -99,8 +99,17 @@ struct ChunkSplit {
     commit: Option<usize>,
 }
 
+/// A statement still inside parentheses after this many tokens ends at its next `;` outside
+/// a BEGIN ... END body: an unclosed `(` would otherwise make the rest of the text one
+/// statement, read into memory whole. The cut statement does not parse (unparseable,
+/// never safe), and what follows is analyzed. Counted in tokens from the statement's
+/// start, so where the chunks fall changes nothing.
+const MAX_STATEMENT_TOKENS: usize = 100_000;
+
 /// Statement boundaries: a `;` outside parentheses and outside the `BEGIN ... END` body of a
-/// CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT. `tokens` must start at a statement boundary.
+/// CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT (or any `;` outside such a body once the
+/// statement is longer than `MAX_STATEMENT_TOKENS`). `tokens` must start at a statement
+/// boundary.
 fn split_tokens(tokens: &[TokenWithSpan]) -> ChunkSplit {
     let mut statements = Vec::new();
     let mut commit = None;
@@ -110,20 +119,24 @@ fn split_tokens(tokens: &[TokenWithSpan]) -> ChunkSplit {
     let mut block = 0u32;
     let mut block_mode = false;
     let mut first_word: Option<Keyword> = None;
+    let mut length = 0usize;
     for (i, t) in tokens.iter().enumerate() {
         let tok = &t.token;
         if is_trivia(tok) {
             continue;
         }
-        if matches!(tok, Token::SemiColon) && depth == 0 && block == 0 {
+        if matches!(tok, Token::SemiColon) && block == 0 && (depth == 0 || length > MAX_STATEMENT_TOKENS) {
             if let Some(s) = start.take() {
                 statements.push(s..last_sig + 1);
             }
             commit = Some(i);
             first_word = None;
             block_mode = false;
+            depth = 0;
+            length = 0;
             continue;
         }
+        length += 1;
         if start.is_none() {
             start = Some(i);
             first_word = match tok {
@@ -1046,6 +1059,21 @@ mod tests {
             }
         }
         assert!(n > 50, "{n}");
+    }
+
+    #[test]
+    fn an_unclosed_parenthesis_does_not_swallow_the_rest() {
+        let mut sql = String::from("INSERT INTO t VALUES ((1, 2;\n");
+        for i in 0..30_000 {
+            sql.push_str(&format!("INSERT INTO t VALUES ({i}, 'x');\n"));
+        }
+        sql.push_str("DROP TABLE users;\nSELECT 1;\n");
+        let whole = kinds(&sql, Dialect::Sqlite);
+        assert!(whole.contains(&"unparseable"), "{whole:?}");
+        assert!(whole.contains(&"drop_table"), "{whole:?}");
+        for chunk in [4096, 65_536, 1 << 20] {
+            same_with_chunks(&sql, Dialect::Sqlite, chunk);
+        }
     }
 
     #[test]
