@@ -74,6 +74,9 @@ struct FileState {
     /// Directories `init` created for it (removed on uninstall when empty).
     #[serde(default)]
     created_dirs: Vec<PathBuf>,
+    /// Gemini CLI: `init` added `hooksConfig.enabled` (and created `hooksConfig` when true).
+    #[serde(default)]
+    switch_added: Option<bool>,
 }
 
 /// Where an agent's hook goes.
@@ -182,6 +185,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut changes: Vec<String> = Vec::new();
     if args.uninstall {
         for agent in &agents {
+            // The Codex switch first: the hook file goes last with the folders init created.
+            if *agent == Agent::Codex {
+                if let Some(path) = codex_config_path(&project, args.user) {
+                    if let Some(c) = uninstall_codex_switch(&path, args.dry_run)? {
+                        changes.push(c);
+                    }
+                }
+            }
             if let Some(site) = hook_site(*agent, &project, args.user) {
                 if let Some(c) = uninstall_hook(&site, args.dry_run)? {
                     changes.push(c);
@@ -216,6 +227,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 )),
                 Err(e) => eprintln!("dbguard init: {}: {e:#}", agent.display()),
             }
+            // After the hook, so that a `.codex/` created for the hook is removed with it.
+            if *agent == Agent::Codex {
+                if let Some(path) = codex_config_path(&project, args.user) {
+                    match install_codex_switch(&path, args.dry_run) {
+                        Ok(Some(c)) => changes.push(c),
+                        Ok(None) => {}
+                        Err(e) => eprintln!("dbguard init: Codex: {e:#}"),
+                    }
+                }
+            }
         }
         if !args.user {
             let claude = agents.contains(&Agent::Claude) || project.join("CLAUDE.md").is_file();
@@ -243,6 +264,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         println!("{prefix}{c}");
     }
     if !args.uninstall && !args.dry_run {
+        if agents.contains(&Agent::Codex) {
+            println!(
+                "Codex: run /hooks in Codex once and trust dbguard's hook (Codex runs a new or changed hook only \
+                 after you review it; a project's .codex/ is read only when you trust the project)."
+            );
+        }
         println!("Next: review dbguard.toml (mark production databases), then run `dbguard doctor`.");
     }
     Ok(crate::exit::OK)
@@ -434,19 +461,41 @@ fn remove_hook(root: &mut Value, agent: Agent) -> bool {
 
 fn install_hook(site: &HookSite, command: &str, dry_run: bool) -> anyhow::Result<Option<String>> {
     let (original, mut root) = read_json(&site.path)?;
-    if !merge_hook(&mut root, site.agent, command)? {
+    let hook_changed = merge_hook(&mut root, site.agent, command)?;
+    let mut switch_added = None;
+    if site.agent == Agent::Gemini {
+        match gemini_switch(&root) {
+            Switch::Missing => switch_added = Some(add_gemini_switch(&mut root)?),
+            Switch::Off(why) => eprintln!(
+                "dbguard init: Gemini CLI: {why} in {}: Gemini CLI runs no hooks, dbguard's included, until it is \
+                 true (left as you set it)",
+                site.path.display()
+            ),
+            Switch::On(_) => {}
+        }
+    }
+    if !hook_changed && switch_added.is_none() {
         return Ok(None);
     }
     let text = to_text(&root)?;
-    let msg = format!(
-        "{}: hook `{command}` added to {}",
-        site.agent.display(),
-        site.path.display()
-    );
+    let mut msg = if hook_changed {
+        format!(
+            "{}: hook `{command}` added to {}",
+            site.agent.display(),
+            site.path.display()
+        )
+    } else {
+        format!("{}: {}", site.agent.display(), site.path.display())
+    };
+    if switch_added.is_some() {
+        msg.push_str(&format!(
+            " (with `\"{GEMINI_SWITCH}\": {{\"enabled\": true}}`, which turns hooks on)"
+        ));
+    }
     if dry_run {
         return Ok(Some(msg));
     }
-    write_remembering(&site.path, original, &text)?;
+    write_remembering(&site.path, original, &text, switch_added)?;
     Ok(Some(msg))
 }
 
@@ -471,7 +520,12 @@ fn uninstall_hook(site: &HookSite, dry_run: bool) -> anyhow::Result<Option<Strin
         }
     }
     let (_, mut root) = read_json(&site.path)?;
-    if !remove_hook(&mut root, site.agent) {
+    let hook_removed = remove_hook(&mut root, site.agent);
+    let switch_removed = match state.as_ref().and_then(|s| s.switch_added) {
+        Some(created_table) if site.agent == Agent::Gemini => remove_gemini_switch(&mut root, created_table),
+        _ => false,
+    };
+    if !hook_removed && !switch_removed {
         return Ok(None);
     }
     if dry_run {
@@ -493,6 +547,362 @@ fn uninstall_hook(site: &HookSite, dry_run: bool) -> anyhow::Result<Option<Strin
     }
     forget_state(&site.path);
     Ok(Some(msg))
+}
+
+// ---------------------------------------------------------------------------------------
+// The switches that let an agent run hooks at all
+//
+// Gemini CLI: `hooksConfig.enabled` in settings.json, "Canonical toggle for the hooks system.
+// When disabled, no hooks will be executed" (docs/cli/settings.md in google-gemini/gemini-cli,
+// https://geminicli.com/docs/cli/settings). Its default became `true` in January 2026
+// (google-gemini/gemini-cli#17247, "enable hooks system by default"); stable releases before
+// that needed it set ("If you are on the Stable channel, you must explicitly enable the hooks
+// system in your settings.json: hooksConfig.enabled"). The older switches are not written:
+// `tools.enableHooks` was removed (#17867) and `hooks.enabled: true` is rejected by current
+// releases ("Expected array, received boolean", #17831). Workspace settings override user
+// settings, so the project's `.gemini/settings.json` is the place (Gemini CLI reads it only
+// in trusted folders).
+//
+// Codex: `[features] hooks = true` in config.toml. Hooks started behind the `codex_hooks`
+// feature (v0.114.0), which became stable and on by default in April 2026 (openai/codex#19012,
+// "Mark codex_hooks stable"); the key is now `hooks` and `codex_hooks` "still works as a
+// deprecated alias" (https://developers.openai.com/codex/hooks: "Hooks are enabled by
+// default. If you need to turn them off in `config.toml`, set `[features] hooks = false`"),
+// and Codex 0.130 warns at every start when it finds `codex_hooks`. So init writes the
+// canonical `hooks`: a no-op where hooks are on by default, the switch where a user config
+// turned them off, and an unknown key (a logged warning, nothing more:
+// codex-rs/features/src/lib.rs `apply_map`) for the few releases that only knew
+// `codex_hooks`. Project `.codex/config.toml` files are read for trusted projects, closest
+// wins (https://developers.openai.com/codex/config-basic), so the project's file is the
+// place. Codex also runs a new hook only after the user reviews it in `/hooks` ("Non-managed
+// command hooks must be reviewed and trusted before they run"); init cannot do that for
+// them, and says so.
+//
+// A switch the user set to false is left alone (init only adds what is missing) and
+// reported; `dbguard doctor` checks the effective value.
+
+/// Gemini CLI's settings key holding `enabled`.
+pub const GEMINI_SWITCH: &str = "hooksConfig";
+/// Marks the lines init adds to a Codex config.toml (uninstall removes exactly those).
+pub const CODEX_MARK: &str = "# added by dbguard init";
+
+/// The state of an agent's hooks switch in one settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Switch {
+    /// Set to on; says how.
+    On(String),
+    /// Set to off (or unusable); says how.
+    Off(String),
+    Missing,
+}
+
+pub fn gemini_switch(root: &Value) -> Switch {
+    match root.get(GEMINI_SWITCH) {
+        None => Switch::Missing,
+        Some(Value::Object(o)) => match o.get("enabled") {
+            None => Switch::Missing,
+            Some(Value::Bool(true)) => Switch::On(format!("`{GEMINI_SWITCH}.enabled` is true")),
+            Some(Value::Bool(false)) => Switch::Off(format!("`{GEMINI_SWITCH}.enabled` is false")),
+            Some(_) => Switch::Off(format!("`{GEMINI_SWITCH}.enabled` is not a boolean")),
+        },
+        Some(_) => Switch::Off(format!("`{GEMINI_SWITCH}` is not an object")),
+    }
+}
+
+/// Set `hooksConfig.enabled = true`; returns whether `hooksConfig` was created.
+fn add_gemini_switch(root: &mut Value) -> anyhow::Result<bool> {
+    let obj = root
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("settings root is not an object"))?;
+    let created = !obj.contains_key(GEMINI_SWITCH);
+    let table = obj
+        .entry(GEMINI_SWITCH)
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("`{GEMINI_SWITCH}` is not an object"))?;
+    table.insert("enabled".into(), Value::Bool(true));
+    Ok(created)
+}
+
+/// Remove the `hooksConfig.enabled = true` init added (and `hooksConfig` when init created it
+/// and nothing else is in it now).
+fn remove_gemini_switch(root: &mut Value, created_table: bool) -> bool {
+    let Some(obj) = root.as_object_mut() else {
+        return false;
+    };
+    let Some(table) = obj.get_mut(GEMINI_SWITCH).and_then(|t| t.as_object_mut()) else {
+        return false;
+    };
+    if table.get("enabled") != Some(&Value::Bool(true)) {
+        return false;
+    }
+    table.remove("enabled");
+    if created_table && table.is_empty() {
+        obj.remove(GEMINI_SWITCH);
+    }
+    true
+}
+
+/// Codex's config.toml: the project's `.codex/config.toml`, or with `--user`
+/// `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`).
+pub fn codex_config_path(project: &Path, user: bool) -> Option<PathBuf> {
+    if !user {
+        return Some(project.join(".codex").join("config.toml"));
+    }
+    match std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+        Some(h) => Some(PathBuf::from(h).join("config.toml")),
+        None => dirs::home_dir().map(|h| h.join(".codex").join("config.toml")),
+    }
+}
+
+pub fn codex_switch(table: &toml::Table) -> Switch {
+    let Some(features) = table.get("features") else {
+        return Switch::Missing;
+    };
+    let Some(features) = features.as_table() else {
+        return Switch::Off("`features` is not a table".into());
+    };
+    for (key, note) in [("hooks", ""), ("codex_hooks", " (the deprecated name of `hooks`)")] {
+        match features.get(key) {
+            Some(toml::Value::Boolean(true)) => return Switch::On(format!("`[features] {key} = true`{note}")),
+            Some(toml::Value::Boolean(false)) => return Switch::Off(format!("`[features] {key} = false`{note}")),
+            Some(_) => return Switch::Off(format!("`[features] {key}` is not a boolean")),
+            None => {}
+        }
+    }
+    Switch::Missing
+}
+
+fn parse_toml(text: &str, path: &Path) -> anyhow::Result<toml::Table> {
+    if text.trim().is_empty() {
+        return Ok(toml::Table::new());
+    }
+    toml::from_str(text).map_err(|e| anyhow!("{} is not valid TOML: {e}", path.display()))
+}
+
+/// The code of a TOML line without its comment (good enough for table headers and the one
+/// key init writes; every edit is checked by parsing the result).
+fn toml_code(line: &str) -> String {
+    line.split('#').next().unwrap_or("").trim().replace([' ', '\t'], "")
+}
+
+/// The line init adds under `[features]`.
+fn codex_switch_line() -> String {
+    format!("hooks = true  {CODEX_MARK} (Codex runs hooks only with this feature on)")
+}
+
+/// `text` with `hooks = true` under `[features]` (an existing `[features]` header, else a new
+/// table at the end); None when `features` is written in a form not worth editing by hand
+/// (inline or dotted) or the result does not mean exactly "the same plus the switch".
+fn codex_with_switch(text: &str, before: &toml::Table) -> Option<String> {
+    let line = codex_switch_line();
+    let mut out = String::with_capacity(text.len() + 100);
+    let mut done = false;
+    for l in text.split_inclusive('\n') {
+        out.push_str(l);
+        if !done && toml_code(l) == "[features]" {
+            if !l.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&line);
+            out.push('\n');
+            done = true;
+        }
+    }
+    if !done {
+        if before.contains_key("features") {
+            return None;
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("[features]  {CODEX_MARK}\n{line}\n"));
+    }
+    // The result must be the original plus `features.hooks = true`, nothing else.
+    let mut after: toml::Table = toml::from_str(&out).ok()?;
+    if !matches!(codex_switch(&after), Switch::On(_)) {
+        return None;
+    }
+    let features = after.get_mut("features")?.as_table_mut()?;
+    features.remove("hooks");
+    if features.is_empty() && !before.contains_key("features") {
+        after.remove("features");
+    }
+    (after == *before).then_some(out)
+}
+
+fn install_codex_switch(path: &Path, dry_run: bool) -> anyhow::Result<Option<String>> {
+    let original = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(anyhow!("reading {}: {e}", path.display())),
+    };
+    let text = original.clone().unwrap_or_default();
+    let manual = format!(
+        "add `hooks = true` under `[features]` in {} yourself (Codex runs no hooks with the feature off)",
+        path.display()
+    );
+    let before = parse_toml(&text, path).map_err(|e| anyhow!("{e:#}; {manual}"))?;
+    match codex_switch(&before) {
+        Switch::On(_) => return Ok(None),
+        Switch::Off(why) => {
+            eprintln!(
+                "dbguard init: Codex: {why} in {}: Codex runs no hooks, dbguard's included, until it is true (left \
+                 as you set it)",
+                path.display()
+            );
+            return Ok(None);
+        }
+        Switch::Missing => {}
+    }
+    let Some(new_text) = codex_with_switch(&text, &before) else {
+        eprintln!("dbguard init: Codex: {manual}");
+        return Ok(None);
+    };
+    let msg = format!("Codex: `[features] hooks = true` added to {}", path.display());
+    if !dry_run {
+        write_remembering(path, original, &new_text, None)?;
+    }
+    Ok(Some(msg))
+}
+
+/// `text` without the lines init added: its `hooks = true` line, and its `[features]` header
+/// when nothing but blank lines and comments follows it in that table (plus the blank line
+/// init put before it).
+fn codex_without_switch(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let ours = |l: &str| l.contains(CODEX_MARK);
+    let mut keep = vec![true; lines.len()];
+    for (i, l) in lines.iter().enumerate() {
+        if ours(l) && toml_code(l) == "hooks=true" {
+            keep[i] = false;
+        }
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if !(ours(l) && toml_code(l) == "[features]") {
+            continue;
+        }
+        let empty = lines[i + 1..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, n)| !toml_code(n).starts_with('['))
+            .all(|(j, n)| !keep[i + 1 + j] || toml_code(n).is_empty());
+        if empty {
+            keep[i] = false;
+            if i > 0 && lines[i - 1].trim().is_empty() {
+                keep[i - 1] = false;
+            }
+        }
+    }
+    if keep.iter().all(|k| *k) {
+        return None;
+    }
+    Some(lines.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect())
+}
+
+fn uninstall_codex_switch(path: &Path, dry_run: bool) -> anyhow::Result<Option<String>> {
+    let state = load_state(path);
+    let current = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            forget_state(path);
+            return Ok(None);
+        }
+        Err(e) => return Err(anyhow!("reading {}: {e}", path.display())),
+    };
+    let msg = format!("Codex: `[features] hooks = true` removed from {}", path.display());
+    if let Some(st) = &state {
+        if st.installed == current {
+            if !dry_run {
+                restore_original(st)?;
+            }
+            return Ok(Some(msg));
+        }
+    }
+    let Some(rest) = codex_without_switch(&current) else {
+        return Ok(None);
+    };
+    parse_toml(&rest, path).map_err(|e| anyhow!("not removing dbguard's lines: {e:#}"))?;
+    if dry_run {
+        return Ok(Some(msg));
+    }
+    let created = state.as_ref().map(|s| s.original.is_none()).unwrap_or(false);
+    if rest.trim().is_empty() && created {
+        remove_file(path)?;
+        if let Some(st) = &state {
+            remove_created_dirs(st);
+        }
+    } else {
+        std::fs::write(path, rest).with_context(|| format!("writing {}", path.display()))?;
+    }
+    forget_state(path);
+    Ok(Some(msg))
+}
+
+/// The effective hooks switch of Codex or Gemini CLI for a project (the project's file wins
+/// over the user's), for `dbguard doctor`: (ok, what was found). None for other agents.
+pub fn hooks_switch(agent: Agent, project: &Path) -> Option<(bool, String)> {
+    let files: Vec<PathBuf> = match agent {
+        Agent::Codex => [false, true]
+            .iter()
+            .filter_map(|u| codex_config_path(project, *u))
+            .collect(),
+        Agent::Gemini => [false, true]
+            .iter()
+            .filter_map(|u| hook_site(agent, project, *u).map(|s| s.path))
+            .collect(),
+        _ => return None,
+    };
+    let (fix, name) = match agent {
+        Agent::Codex => ("`[features] hooks = true`", "Codex"),
+        _ => ("`\"hooksConfig\": {\"enabled\": true}`", "Gemini CLI"),
+    };
+    for path in &files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Some((false, format!("reading {}: {e}", path.display()))),
+        };
+        let switch = match agent {
+            Agent::Codex => parse_toml(&text, path).map(|t| codex_switch(&t)),
+            _ => {
+                if text.trim().is_empty() {
+                    Ok(Switch::Missing)
+                } else {
+                    serde_json::from_str::<Value>(&text)
+                        .map(|v| gemini_switch(&v))
+                        .map_err(|e| anyhow!("{} is not valid JSON: {e}", path.display()))
+                }
+            }
+        };
+        match switch {
+            Err(e) => return Some((false, format!("{e:#}"))),
+            Ok(Switch::Missing) => {}
+            Ok(Switch::On(how)) => return Some((true, format!("{how} in {}", path.display()))),
+            Ok(Switch::Off(why)) => {
+                return Some((
+                    false,
+                    format!(
+                        "{why} in {}: {name} runs no hooks, dbguard's included; set {fix} there",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+    }
+    let looked: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    Some((
+        false,
+        format!(
+            "{fix} is not set ({}): releases of {name} from before hooks were on by default run no hooks without \
+             it; run `dbguard init --agent {}`",
+            looked.join(", "),
+            agent.name()
+        ),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -535,7 +945,7 @@ fn install_note(path: &Path, dry_run: bool) -> anyhow::Result<Option<String>> {
     }
     let msg = format!("note for agents added to {}", path.display());
     if !dry_run {
-        write_remembering(path, original, &text)?;
+        write_remembering(path, original, &text, None)?;
     }
     Ok(Some(msg))
 }
@@ -727,7 +1137,7 @@ fn write_config(project: &Path, dry_run: bool) -> anyhow::Result<Option<String>>
     let found = discover(project);
     let text = render_config(&found);
     if !dry_run {
-        write_remembering(&path, None, &text)?;
+        write_remembering(&path, None, &text, None)?;
     }
     Ok(Some(format!(
         "{} written with {} database(s) for you to confirm",
@@ -754,7 +1164,12 @@ fn forget_state(path: &Path) {
     let _ = std::fs::remove_file(state_path(path));
 }
 
-fn write_remembering(path: &Path, original: Option<String>, text: &str) -> anyhow::Result<()> {
+fn write_remembering(
+    path: &Path,
+    original: Option<String>,
+    text: &str,
+    switch_added: Option<bool>,
+) -> anyhow::Result<()> {
     let mut created_dirs = Vec::new();
     if let Some(parent) = path.parent() {
         let mut missing = Vec::new();
@@ -769,10 +1184,10 @@ fn write_remembering(path: &Path, original: Option<String>, text: &str) -> anyho
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         created_dirs = missing;
     }
-    // Keep the very first original across repeated installs.
-    let (original, created_dirs) = match load_state(path) {
-        Some(prev) => (prev.original, prev.created_dirs),
-        None => (original, created_dirs),
+    // Keep the very first original (and what init added since) across repeated installs.
+    let (original, created_dirs, switch_added) = match load_state(path) {
+        Some(prev) => (prev.original, prev.created_dirs, switch_added.or(prev.switch_added)),
+        None => (original, created_dirs, switch_added),
     };
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     let st = FileState {
@@ -780,6 +1195,7 @@ fn write_remembering(path: &Path, original: Option<String>, text: &str) -> anyho
         original,
         installed: text.to_string(),
         created_dirs,
+        switch_added,
     };
     let sp = state_path(path);
     if let Some(dir) = sp.parent() {

@@ -8,6 +8,10 @@
 //!   "`permissionDecision: "allow"` and `"ask"`, legacy `decision: "approve"`,
 //!   `updatedInput`, ... are parsed but not supported yet, so they fail open")
 //! - https://github.com/openai/codex/blob/main/codex-rs/hooks/schema/generated/pre-tool-use.command.output.schema.json
+//! - https://developers.openai.com/codex/hooks ("Hooks are enabled by default"; `[features]
+//!   hooks = false` turns them off, `codex_hooks` is the deprecated name) and openai/codex#19012
+//!   (stable, on by default, April 2026): `dbguard init` writes `[features] hooks = true` into
+//!   config.toml where it is missing (sources and reasons in `commands/init.rs`).
 //!
 //! Because `ask` and `updatedInput` fail open (the command would run unguarded), Codex only
 //! ever gets `deny` (with the approval path) or nothing.

@@ -8,6 +8,9 @@
 //!   output `decision: "allow" | "deny"` (alias `"block"`), `reason` sent to the agent as
 //!   the tool error, `systemMessage` shown to the user; stdout must hold only the JSON.
 //! - https://geminicli.com/docs/hooks (events, matchers, `run_shell_command`)
+//! - docs/cli/settings.md in google-gemini/gemini-cli: `hooksConfig.enabled`, "Canonical toggle
+//!   for the hooks system", default true since google-gemini/gemini-cli#17247 (January 2026):
+//!   `dbguard init` sets it where it is missing (sources and reasons in `commands/init.rs`).
 //!
 //! `run_shell_command` takes `command`, `description` and an optional directory
 //! (`dir_path`, formerly `directory`) relative to the project root.
