@@ -89,6 +89,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             });
         }
     }
+    // Codex and Gemini CLI run no hooks at all with their hooks switch off.
+    for agent in [Agent::Codex, Agent::Gemini] {
+        let used = init::detect_agents(&project).contains(&agent)
+            || [false, true].iter().any(|u| {
+                init::hook_site(agent, &project, *u)
+                    .and_then(|s| init::installed_hook_commands(&s).ok())
+                    .is_some_and(|c| !c.is_empty())
+            });
+        if let Some((ok, detail)) = used.then(|| init::hooks_switch(agent, &project)).flatten() {
+            checks.push(Check {
+                name: format!("{} hooks switch", agent.display()),
+                ok,
+                detail,
+            });
+        }
+    }
     if !any_hook && init::detect_agents(&project).is_empty() {
         checks.push(Check {
             name: "agent hooks".into(),
@@ -175,7 +191,17 @@ fn run_hook(command: &str, input: &str, cwd: &Path) -> anyhow::Result<(i32, Stri
         .spawn()
         .with_context(|| format!("starting `{command}`"))?;
     if let Some(mut stdin) = child.stdin.take() {
+        // A hook that exits without reading (a command that is not found, say) must be
+        // reported, not end doctor silently: SIGPIPE is ignored while writing to it (main
+        // restores its default action for the `| head` case).
+        // SAFETY: signal() swaps a process-wide disposition; doctor is single-threaded here,
+        // and an ignored SIGPIPE is discarded, so nothing is pending when it is restored.
+        let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        unsafe {
+            libc::signal(libc::SIGPIPE, previous);
+        }
     }
     let out = child.wait_with_output().context("waiting for the hook")?;
     Ok((
