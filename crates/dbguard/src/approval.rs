@@ -177,13 +177,26 @@ fn pending_of(r: &Record) -> Pending {
 /// Use up the approval for exactly this plan, if a human gave one and it has not expired.
 /// Single use: of two concurrent callers, only one gets it.
 pub fn consume(plan: &Plan) -> anyhow::Result<Option<Approved>> {
-    consume_in(&dir(), &plan.fingerprint())
+    consume_in(&dir(), &plan.fingerprint(), None)
 }
 
-fn consume_in(dir: &Path, fingerprint: &str) -> anyhow::Result<Option<Approved>> {
+/// `consume`, but only the approval with this code: for doors where the caller names the
+/// code (MCP's `db_execute`), so a made-up code never rides on someone else's approval.
+pub fn consume_code(plan: &Plan, code: &str) -> anyhow::Result<Option<Approved>> {
+    let Some(code) = normalize_code(code) else {
+        return Ok(None);
+    };
+    consume_in(&dir(), &plan.fingerprint(), Some(&code))
+}
+
+fn consume_in(dir: &Path, fingerprint: &str, code: Option<&str>) -> anyhow::Result<Option<Approved>> {
     let now = now_unix();
     for r in load_all(dir)? {
-        if r.status != Status::Approved || r.fingerprint != fingerprint || r.expires_unix <= now {
+        if r.status != Status::Approved
+            || r.fingerprint != fingerprint
+            || r.expires_unix <= now
+            || code.is_some_and(|c| c != r.code)
+        {
             continue;
         }
         let path = file_of(dir, &r.code);
@@ -369,20 +382,22 @@ mod tests {
         let now = now_unix();
         record(&dir, "AAA-222", "fp1", Status::Pending, now + 600);
         // Pending is not approved.
-        assert!(consume_in(&dir, "fp1").unwrap().is_none());
+        assert!(consume_in(&dir, "fp1", None).unwrap().is_none());
         let r = mark_approved_in(&dir, "aaa222", Duration::from_secs(600)).unwrap();
         assert_eq!(r.status, Status::Approved);
+        // Naming another code does not use it.
+        assert!(consume_in(&dir, "fp1", Some("ZZZ-999")).unwrap().is_none());
         // Another plan does not match.
-        assert!(consume_in(&dir, "fp2").unwrap().is_none());
+        assert!(consume_in(&dir, "fp2", None).unwrap().is_none());
         assert_eq!(
-            consume_in(&dir, "fp1").unwrap().map(|a| a.code).as_deref(),
+            consume_in(&dir, "fp1", None).unwrap().map(|a| a.code).as_deref(),
             Some("AAA-222")
         );
         // Used up.
-        assert!(consume_in(&dir, "fp1").unwrap().is_none());
+        assert!(consume_in(&dir, "fp1", None).unwrap().is_none());
         // Expired approvals approve nothing and are cleaned by list.
         record(&dir, "BBB-333", "fp1", Status::Approved, now - 1);
-        assert!(consume_in(&dir, "fp1").unwrap().is_none());
+        assert!(consume_in(&dir, "fp1", None).unwrap().is_none());
         assert!(list_in(&dir).unwrap().is_empty());
         assert!(!dir.join("BBB-333.json").exists());
         // Deny removes.

@@ -54,6 +54,9 @@ pub mod outcome {
     pub const SPAWN_FAILED: &str = "spawn_failed";
     /// A door let it through without running it itself (hook: the agent runs it).
     pub const ALLOWED: &str = "allowed";
+    /// An approval code came with it that does not approve it (made up, used, expired,
+    /// or approved for another statement); it did not run.
+    pub const REFUSED: &str = "refused";
 }
 
 /// One finding as logged.

@@ -438,16 +438,28 @@ fn execute_approved(t: &ResolvedTarget, p: &crate::plan::Plan, sql: &str, code: 
     use crate::audit::{self, door, outcome};
     use crate::plan::SnapshotNeed;
     use crate::snapshot::{SnapshotScope, Strategy};
+    // Refusals are audited too: an agent presenting codes that approve nothing is news.
+    let refuse = |outcome: &str, message: String| {
+        let mut entry = audit::Entry::from_plan(p, door::MCP);
+        entry.outcome = outcome.into();
+        entry.approval = Some(crate::approval::normalize_code(code).unwrap_or_else(|| "(not a code)".into()));
+        entry.detail = Some(message.clone());
+        let _ = audit::record(&entry);
+        anyhow!(message)
+    };
     if p.verdict.action == dbguard_core::policy::Action::Block {
-        bail!(
-            "NOT executed: {}. Only the user can decide, outside dbguard mcp.",
-            p.verdict.reason
-        );
+        return Err(refuse(
+            outcome::BLOCKED,
+            format!(
+                "NOT executed: {}. Only the user can decide, outside dbguard mcp.",
+                p.verdict.reason
+            ),
+        ));
     }
-    let Some(approved) = crate::approval::consume(p)? else {
-        bail!(
+    let Some(approved) = crate::approval::consume_code(p, code)? else {
+        return Err(refuse(outcome::REFUSED, format!(
             "NOT executed: no approval for exactly this SQL and database (code {code}): the user approves with `dbguard approve {code}` in their own terminal; the code expires, is used once, and only matches the same SQL."
-        );
+        )));
     };
     let scope = match &p.snapshot {
         Some(SnapshotNeed::Tables { names }) => SnapshotScope::Tables(names.clone()),

@@ -508,7 +508,7 @@ pub async fn restore_pg_into(
     let info = pg::server_info(&admin).await?;
     let exists = pg::database_exists(&admin, target).await?;
     if exists && !allow_existing {
-        bail!("database {target} already exists: dbguard never overwrites a database. Choose another name with --to-database, or drop it yourself first");
+        bail!("database {target} already exists: dbguard never overwrites a database. Choose another name for the new database (--to-database; `new_database` over MCP), or drop it yourself first");
     }
     if let Some(v) = m.source.server_version_num {
         if m.strategy != Strategy::Dump && info.version_num / 10_000 < v / 10_000 {
