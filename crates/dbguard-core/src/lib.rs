@@ -10,6 +10,7 @@
 //! (check, lint, run, hook, mcp, proxy) calls [`analyze`].
 
 pub mod agents;
+pub mod config;
 pub mod environment;
 pub mod finding;
 pub mod lookup;

@@ -2,8 +2,8 @@
 //! a URL that works with psql works with dbguard (managed hosts require TLS).
 //!
 //! tokio-postgres knows `sslmode` disable/prefer/require only, and rejects the other
-//! libpq TLS keys, so they are taken out of the connection string here and applied to a
-//! rustls configuration:
+//! libpq TLS keys, so they are taken out of the connection string (by the core's
+//! `config::conninfo`, which is pure) and applied here to a rustls configuration:
 //! - `disable`: no TLS. `allow`, `prefer` (the default): TLS when the server offers it,
 //!   certificate not checked (libpq's `allow` tries plain first; here TLS is tried first).
 //! - `require`: TLS or no connection; the certificate is not checked, unless
@@ -24,208 +24,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// libpq's `sslmode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Disable,
-    Allow,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl Mode {
-    fn parse(v: &str) -> anyhow::Result<Mode> {
-        Ok(match v {
-            "disable" => Mode::Disable,
-            "allow" => Mode::Allow,
-            "prefer" => Mode::Prefer,
-            "require" => Mode::Require,
-            "verify-ca" => Mode::VerifyCa,
-            "verify-full" => Mode::VerifyFull,
-            other => bail!(
-                "sslmode={other} is not a PostgreSQL sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
-            ),
-        })
-    }
-}
-
-/// The TLS settings of one connection string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub mode: Mode,
-    pub root_cert: Option<String>,
-    pub client_cert: Option<String>,
-    pub client_key: Option<String>,
-}
-
-/// libpq keys that tokio-postgres does not accept and that only concern TLS; the ones
-/// not applied here (CRLs, protocol bounds, SNI, key passwords) are dropped, and their
-/// defaults are what rustls does anyway except `sslcrl` (not checked).
-const TLS_KEYS: &[&str] = &[
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "sslcrl",
-    "sslcrldir",
-    "sslsni",
-    "sslpassword",
-    "sslcompression",
-    "ssl_min_protocol_version",
-    "ssl_max_protocol_version",
-    "requiressl",
-];
+/// The parsing is pure and lives in the core, where it is fuzzed and property-tested.
+pub use dbguard_core::config::conninfo::{Mode, Settings};
 
 /// Split a URL or key=value string into what tokio-postgres should parse (no TLS keys)
 /// and the TLS settings, with `env` (a variable lookup) filling the gaps like libpq.
 pub fn split(conn: &str, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<(String, Settings)> {
-    let (rest, found) = if is_url(conn) {
-        split_url(conn)?
-    } else {
-        split_keyword_value(conn)?
-    };
-    let get = |k: &str| -> Option<String> {
-        found
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.is_empty())
-    };
-    let mode = match get("sslmode").or_else(|| env("PGSSLMODE")) {
-        Some(m) => Mode::parse(&m)?,
-        None if get("requiressl").as_deref() == Some("1") => Mode::Require,
-        None => Mode::Prefer,
-    };
-    let root_cert = get("sslrootcert").or_else(|| env("PGSSLROOTCERT"));
-    // libpq: with a root certificate, require verifies the chain.
-    let mode = if mode == Mode::Require && root_cert.is_some() {
-        Mode::VerifyCa
-    } else {
-        mode
-    };
-    Ok((
-        rest,
-        Settings {
-            mode,
-            root_cert,
-            client_cert: get("sslcert").or_else(|| env("PGSSLCERT")),
-            client_key: get("sslkey").or_else(|| env("PGSSLKEY")),
-        },
-    ))
-}
-
-fn is_url(conn: &str) -> bool {
-    let lower = conn.trim_start().to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
-
-type Pairs = Vec<(String, String)>;
-
-fn split_url(conn: &str) -> anyhow::Result<(String, Pairs)> {
-    let Some(q) = conn.find('?') else {
-        return Ok((conn.to_string(), Vec::new()));
-    };
-    let (base, query) = (&conn[..q], &conn[q + 1..]);
-    let (query, fragment) = match query.find('#') {
-        Some(h) => (&query[..h], &query[h..]),
-        None => (query, ""),
-    };
-    let mut kept = Vec::new();
-    let mut found = Vec::new();
-    for part in query.split('&').filter(|p| !p.is_empty()) {
-        let key_raw = part.split('=').next().unwrap_or(part);
-        let key: String = url::form_urlencoded::parse(key_raw.as_bytes())
-            .next()
-            .map(|(k, _)| k.into_owned())
-            .unwrap_or_default();
-        if TLS_KEYS.contains(&key.as_str()) {
-            let value = url::form_urlencoded::parse(part.as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            found.push((key, value));
-        } else {
-            kept.push(part);
-        }
-    }
-    let mut out = base.to_string();
-    if !kept.is_empty() {
-        out.push('?');
-        out.push_str(&kept.join("&"));
-    }
-    out.push_str(fragment);
-    Ok((out, found))
-}
-
-/// libpq's keyword/value form: `key = value` pairs separated by spaces; a value may be
-/// single-quoted with `\'` and `\\` escapes.
-fn split_keyword_value(conn: &str) -> anyhow::Result<(String, Pairs)> {
-    let chars: Vec<char> = conn.chars().collect();
-    let mut i = 0;
-    let mut kept: Vec<String> = Vec::new();
-    let mut found = Vec::new();
-    let skip_ws = |i: &mut usize| {
-        while *i < chars.len() && chars[*i].is_whitespace() {
-            *i += 1;
-        }
-    };
-    loop {
-        skip_ws(&mut i);
-        if i >= chars.len() {
-            break;
-        }
-        let start = i;
-        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
-            i += 1;
-        }
-        let key: String = chars[start..i].iter().collect();
-        skip_ws(&mut i);
-        if i >= chars.len() || chars[i] != '=' {
-            bail!("invalid connection string: `{key}` is not followed by `=`");
-        }
-        i += 1;
-        skip_ws(&mut i);
-        let mut value = String::new();
-        if i < chars.len() && chars[i] == '\'' {
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    None => bail!("invalid connection string: unterminated quoted value of `{key}`"),
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some('\\') => {
-                        if let Some(c) = chars.get(i + 1) {
-                            value.push(*c);
-                        }
-                        i += 2;
-                    }
-                    Some(c) => {
-                        value.push(*c);
-                        i += 1;
-                    }
-                }
-            }
-        } else {
-            while i < chars.len() && !chars[i].is_whitespace() {
-                if chars[i] == '\\' && i + 1 < chars.len() {
-                    i += 1;
-                }
-                value.push(chars[i]);
-                i += 1;
-            }
-        }
-        if TLS_KEYS.contains(&key.as_str()) {
-            found.push((key, value));
-        } else {
-            kept.push(format!("{key}='{}'", value.replace('\\', "\\\\").replace('\'', "\\'")));
-        }
-    }
-    Ok((kept.join(" "), found))
+    dbguard_core::config::conninfo::split(conn, env).map_err(|e| anyhow!(e))
 }
 
 /// tokio-postgres' own setting for the mode (what it does before handing over the stream).
@@ -421,55 +226,64 @@ impl ServerCertVerifier for ChainOnly {
 mod tests {
     use super::*;
 
-    fn none(_: &str) -> Option<String> {
-        None
-    }
-
+    // The splitting itself is tested in dbguard_core::config::conninfo.
     #[test]
-    fn url_tls_keys_are_taken_out() {
-        let (rest, s) = split(
-            "postgres://u:p@h:5432/db?sslmode=verify-full&application_name=x&sslrootcert=%2Ftmp%2Fca.pem",
-            none,
-        )
-        .unwrap();
-        assert_eq!(rest, "postgres://u:p@h:5432/db?application_name=x");
-        assert_eq!(s.mode, Mode::VerifyFull);
-        assert_eq!(s.root_cert.as_deref(), Some("/tmp/ca.pem"));
-        let (rest, s) = split("postgresql://h/db", none).unwrap();
-        assert_eq!(rest, "postgresql://h/db");
-        assert_eq!(s.mode, Mode::Prefer);
-    }
-
-    #[test]
-    fn require_with_a_root_certificate_verifies_the_chain() {
-        let (_, s) = split("postgres://h/db?sslmode=require&sslrootcert=/x.pem", none).unwrap();
-        assert_eq!(s.mode, Mode::VerifyCa);
-    }
-
-    #[test]
-    fn keyword_value_strings() {
-        let (rest, s) = split(
-            "host=h dbname='my db' password='it\\'s' sslmode = require sslcert=/c.pem",
-            none,
-        )
-        .unwrap();
-        assert_eq!(rest, "host='h' dbname='my db' password='it\\'s'");
-        assert_eq!(s.mode, Mode::Require);
-        assert_eq!(s.client_cert.as_deref(), Some("/c.pem"));
-        assert!(split("host=h dbname='x", none).is_err());
-        assert!(split("host", none).is_err());
-    }
-
-    #[test]
-    fn environment_fills_the_gaps_and_bad_modes_are_errors() {
-        let env = |k: &str| (k == "PGSSLMODE").then(|| "require".to_string());
-        assert_eq!(split("postgres://h/db", env).unwrap().1.mode, Mode::Require);
-        assert_eq!(
-            split("postgres://h/db?sslmode=disable", env).unwrap().1.mode,
-            Mode::Disable
-        );
-        let e = split("postgres://h/db?sslmode=on", none).unwrap_err().to_string();
+    fn split_errors_keep_their_message() {
+        let e = split("postgres://h/db?sslmode=on", |_| None).unwrap_err().to_string();
         assert!(e.contains("verify-full"), "{e}");
+        let (rest, s) = split("host=h sslmode=verify-ca sslrootcert=system", |_| None).unwrap();
+        assert_eq!(
+            (rest.as_str(), s.mode, s.root_cert.as_deref()),
+            ("host='h'", Mode::VerifyCa, Some("system"))
+        );
+    }
+
+    /// What tokio-postgres accepts still parses once the TLS keys are out, with the same
+    /// host, port, user and database (the fuzz target cannot check this: tokio-postgres is
+    /// not a core dependency).
+    #[test]
+    fn what_tokio_postgres_parses_still_parses_after_the_split() {
+        let hosts = ["h", "db.example.com", "[::1]", "%2Ftmp", "h1:5433,h2"];
+        let dbs = ["db", "my%20db", "", "d%27b"];
+        let queries = [
+            "",
+            "?sslmode=require",
+            "?sslmode=disable&application_name=x",
+            "?application_name=a%26b&sslmode=prefer&connect_timeout=3",
+            "?options=-c%20search_path%3Dx&application_name=a#frag&sslmode=require",
+        ];
+        let mut checked = 0;
+        for h in hosts {
+            for d in dbs {
+                for q in queries {
+                    let url = format!("postgres://u:p%40ss@{h}/{d}{q}");
+                    let Ok(before) = url.parse::<tokio_postgres::Config>() else {
+                        continue;
+                    };
+                    let (rest, _) = split(&url, |_| None).unwrap();
+                    let after: tokio_postgres::Config = rest.parse().unwrap_or_else(|e| panic!("{url} -> {rest}: {e}"));
+                    assert_eq!(before.get_hosts(), after.get_hosts(), "{url}");
+                    assert_eq!(before.get_ports(), after.get_ports(), "{url}");
+                    assert_eq!(before.get_user(), after.get_user(), "{url}");
+                    assert_eq!(before.get_dbname(), after.get_dbname(), "{url}");
+                    checked += 1;
+                }
+            }
+        }
+        for kv in [
+            "host=h dbname='my db' password='it\\'s' sslmode=require",
+            "host = h port=5433 user=u sslmode = disable application_name='a b'",
+            r"host=/tmp dbname=d\ x sslmode=prefer",
+        ] {
+            let before: tokio_postgres::Config = kv.parse().unwrap_or_else(|e| panic!("{kv}: {e}"));
+            let (rest, _) = split(kv, |_| None).unwrap();
+            let after: tokio_postgres::Config = rest.parse().unwrap_or_else(|e| panic!("{kv} -> {rest}: {e}"));
+            assert_eq!(before.get_hosts(), after.get_hosts(), "{kv}");
+            assert_eq!(before.get_dbname(), after.get_dbname(), "{kv}");
+            assert_eq!(before.get_user(), after.get_user(), "{kv}");
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked}");
     }
 
     #[test]

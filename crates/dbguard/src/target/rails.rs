@@ -16,6 +16,7 @@
 
 use std::path::Path;
 
+use dbguard_core::config::erb;
 use dbguard_core::redact::redact_text;
 
 use super::conn::{self, Fields, Kind};
@@ -24,7 +25,6 @@ use super::yaml::{self, Node};
 pub const DATABASE_YML: &str = "config/database.yml";
 /// A database.yml is a few hundred bytes; anything past this is not one.
 const MAX_FILE: u64 = 1 << 20;
-const UNKNOWN: &str = "__dbguard_erb_unknown_";
 
 /// A Rails app in `root`: its database.yml, with a Gemfile or bin/rails beside it.
 pub fn is_project(root: &Path) -> bool {
@@ -105,8 +105,9 @@ pub fn resolve_text(
         database: None,
         notes: Vec::new(),
     };
-    let (rendered, exprs) = match render_erb(text, lookup) {
-        Ok(r) => r,
+    // The ERB subset is evaluated by the pure core (fuzzed there); `lookup` is the I/O.
+    let (rendered, exprs) = match erb::render(text, lookup) {
+        Ok(r) => (r.text, r.exprs),
         Err(why) => {
             out.target = Target::Unknown(format!("{DATABASE_YML}: {why}"));
             return out;
@@ -128,7 +129,7 @@ pub fn resolve_text(
     let Some(entries) = block.as_map() else {
         out.target = match block {
             // `production: <%= ENV["DATABASE_URL"] %>`-style blocks are a URL string.
-            Node::Scalar(s) if s.contains("://") || s.contains(UNKNOWN) => {
+            Node::Scalar(s) if s.contains("://") || erb::is_unknown(s) => {
                 return finish_url(out, s, None, &exprs, root);
             }
             Node::Null => Target::NoBlock,
@@ -163,7 +164,7 @@ pub fn resolve_text(
     let mut get = |key: &str, v: Result<Option<String>, String>| -> Result<Option<String>, String> {
         let v = v.map_err(|e| format!("{}: {e}", out.label))?;
         match v {
-            Some(s) if s.contains(UNKNOWN) => {
+            Some(s) if erb::is_unknown(&s) => {
                 if key == "password" {
                     out.notes.push(format!(
                         "{}: password is computed by ERB that dbguard does not evaluate; it is left out (connecting may fail)",
@@ -228,7 +229,7 @@ pub fn resolve_text(
 }
 
 fn finish_url(mut out: Outcome, url: &str, database: Option<&str>, exprs: &[String], root: &Path) -> Outcome {
-    if url.contains(UNKNOWN) {
+    if erb::is_unknown(url) {
         out.target = Target::Unknown(format!(
             "{}: url is {}, which dbguard does not evaluate; the database is unknown",
             out.label,
@@ -247,13 +248,8 @@ fn finish_url(mut out: Outcome, url: &str, database: Option<&str>, exprs: &[Stri
 
 /// The ERB expression(s) behind an unknown value, redacted and shortened for a warning.
 fn describe_unknown(value: &str, exprs: &[String]) -> String {
-    let shown: Vec<String> = value
-        .match_indices(UNKNOWN)
-        .filter_map(|(i, _)| {
-            let rest = &value[i + UNKNOWN.len()..];
-            let n: usize = rest.split("__").next()?.parse().ok()?;
-            exprs.get(n)
-        })
+    let shown: Vec<String> = erb::unknown_exprs(value, exprs)
+        .into_iter()
         .map(|e| {
             let e = redact_text(e);
             let short: String = e.chars().take(60).collect();
@@ -268,242 +264,11 @@ fn describe_unknown(value: &str, exprs: &[String]) -> String {
     }
 }
 
-/// Render the ERB tags of `text`. Output tags dbguard can evaluate become their value
-/// (Ruby's `nil` renders as nothing); others become a marker, remembered in the returned
-/// list so a warning can show the expression. Control tags are an error.
-fn render_erb(text: &str, lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<(String, Vec<String>), String> {
-    let mut out = String::with_capacity(text.len());
-    let mut exprs = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("<%") {
-        out.push_str(&rest[..i]);
-        let tag = &rest[i + 2..];
-        // `<%%` is a literal `<%`.
-        if let Some(after) = tag.strip_prefix('%') {
-            out.push_str("<%");
-            rest = after;
-            continue;
-        }
-        let line = text[..text.len() - rest.len() + i].matches('\n').count() + 1;
-        let end = tag
-            .find("%>")
-            .ok_or_else(|| format!("an ERB tag on line {line} is not closed"))?;
-        let body = &tag[..end];
-        rest = &tag[end + 2..];
-        if body.starts_with('#') {
-            continue;
-        }
-        let Some(expr) = body.strip_prefix('=') else {
-            if body.trim().trim_matches('-').trim().is_empty() {
-                continue;
-            }
-            return Err(format!(
-                "line {line} runs Ruby code in an ERB tag (`<% ... %>`), which dbguard does not run"
-            ));
-        };
-        let expr = expr.trim().trim_end_matches('-').trim();
-        match eval(expr, lookup) {
-            Ok(v) => out.push_str(&v.unwrap_or_default()),
-            Err(()) => {
-                out.push_str(&format!("{UNKNOWN}{}__", exprs.len()));
-                exprs.push(expr.to_string());
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok((out, exprs))
-}
-
-/// Evaluate the supported Ruby shapes. `Ok(None)` is `nil`; `Err` is "not supported"
-/// (or `ENV.fetch` raising for an unset variable: Rails would not boot, so no value).
-fn eval(expr: &str, lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Option<String>, ()> {
-    let mut p = Lexer { s: expr, i: 0 };
-    let mut value = p.term(lookup)?;
-    while p.eat("||") {
-        let rhs = p.term(lookup)?;
-        // Ruby: only nil (and false) fall through; an empty string is truthy.
-        if value.is_none() {
-            value = rhs;
-        }
-    }
-    p.skip_ws();
-    if p.i != p.s.len() {
-        return Err(());
-    }
-    Ok(value)
-}
-
-struct Lexer<'a> {
-    s: &'a str,
-    i: usize,
-}
-
-impl Lexer<'_> {
-    fn skip_ws(&mut self) {
-        while let Some(c) = self.s[self.i..].chars().next().filter(|c| c.is_whitespace()) {
-            self.i += c.len_utf8();
-        }
-    }
-
-    fn eat(&mut self, tok: &str) -> bool {
-        self.skip_ws();
-        if self.s[self.i..].starts_with(tok) {
-            self.i += tok.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn word(&mut self, w: &str) -> bool {
-        self.skip_ws();
-        let rest = &self.s[self.i..];
-        // `w` is ASCII, so after `starts_with` its length is a char boundary.
-        if rest.starts_with(w)
-            && rest[w.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
-        {
-            self.i += w.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// `ENV[..]`, `ENV.fetch(..)`, or a literal.
-    fn term(&mut self, lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Option<String>, ()> {
-        if self.word("ENV") {
-            if self.eat("[") {
-                let name = self.string()?;
-                return if self.eat("]") { Ok(lookup(&name)) } else { Err(()) };
-            }
-            if !(self.eat(".") && self.word("fetch") && self.eat("(")) {
-                return Err(());
-            }
-            let name = self.string()?;
-            let default = if self.eat(",") { Some(self.literal()?) } else { None };
-            if !self.eat(")") {
-                return Err(());
-            }
-            let block = if self.eat("{") {
-                let v = if self.eat("}") {
-                    None
-                } else {
-                    let v = self.literal()?;
-                    if !self.eat("}") {
-                        return Err(());
-                    }
-                    v
-                };
-                Some(v)
-            } else {
-                None
-            };
-            return match (lookup(&name), block, default) {
-                (Some(v), _, _) => Ok(Some(v)),
-                (None, Some(b), _) => Ok(b),
-                (None, None, Some(d)) => Ok(d),
-                // KeyError: the app would not start.
-                (None, None, None) => Err(()),
-            };
-        }
-        self.literal()
-    }
-
-    /// A string, an integer, or nil.
-    fn literal(&mut self) -> Result<Option<String>, ()> {
-        self.skip_ws();
-        if self.word("nil") {
-            return Ok(None);
-        }
-        let rest = &self.s[self.i..];
-        let digits = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '_').count();
-        if digits > 0 {
-            self.i += digits;
-            return Ok(Some(rest[..digits].replace('_', "")));
-        }
-        self.string().map(Some)
-    }
-
-    fn string(&mut self) -> Result<String, ()> {
-        self.skip_ws();
-        let mut chars = self.s[self.i..].char_indices();
-        let quote = match chars.next() {
-            Some((_, q @ ('"' | '\''))) => q,
-            _ => return Err(()),
-        };
-        let mut out = String::new();
-        let mut escaped = false;
-        for (j, c) in chars {
-            if escaped {
-                escaped = false;
-                match (quote, c) {
-                    ('"', 'n') => out.push('\n'),
-                    ('"', 't') => out.push('\t'),
-                    (_, '\\') => out.push('\\'),
-                    (q, c) if c == q => out.push(c),
-                    ('\'', c) => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    // Other escapes in double quotes (\u, \x...): not worth guessing.
-                    _ => return Err(()),
-                }
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == quote {
-                self.i += j + c.len_utf8();
-                return Ok(out);
-            } else if quote == '"' && c == '#' && self.s[self.i + j..].starts_with("#{") {
-                // Interpolation runs Ruby.
-                return Err(());
-            } else {
-                out.push(c);
-            }
-        }
-        Err(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl FnMut(&str) -> Option<String> + 'a {
-        move |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
-    }
-
-    #[test]
-    fn erb_shapes() {
-        let vars = [("H", "db.example.com"), ("EMPTY", "")];
-        let mut l = env(&vars);
-        let mut ev = |e: &str| eval(e, &mut l);
-        assert_eq!(ev(r#"ENV["H"]"#), Ok(Some("db.example.com".into())));
-        assert_eq!(ev("ENV['NOPE']"), Ok(None));
-        assert_eq!(ev(r#"ENV.fetch("NOPE") { "local" }"#), Ok(Some("local".into())));
-        assert_eq!(ev(r#"ENV.fetch("H") { "local" }"#), Ok(Some("db.example.com".into())));
-        assert_eq!(ev("ENV.fetch('NOPE', 5432)"), Ok(Some("5432".into())));
-        assert_eq!(ev(r#"ENV.fetch("NOPE") { 5 }"#), Ok(Some("5".into())));
-        assert_eq!(ev(r#"ENV.fetch("NOPE") {}"#), Ok(None));
-        assert_eq!(ev(r#"ENV["NOPE"] || "x""#), Ok(Some("x".into())));
-        assert_eq!(ev(r#"ENV["EMPTY"] || "x""#), Ok(Some(String::new())));
-        assert_eq!(ev(r#"ENV.fetch("NOPE")"#), Err(()));
-        for bad in [
-            r#"ENV["H"].presence || "x""#,
-            r#"Rails.application.credentials.db"#,
-            r#"ENV.fetch("NOPE", "a#{1}")"#,
-            r#"ENV.fetch "H""#,
-            r#"`cat /etc/passwd`"#,
-            r#"ENV["H"#,
-            "",
-            "ENVX['H']",
-        ] {
-            assert_eq!(ev(bad), Err(()), "{bad}");
-        }
-    }
-
+    // The ERB evaluation itself is tested in dbguard_core::config::erb.
     #[test]
     fn mutated_files_never_panic() {
         let base = "default: &default\n  adapter: postgresql\n  host: <%= ENV.fetch(\"H\") { 'x' } %>\n  port: 5432\ndevelopment:\n  <<: *default\n  database: d\n  url: postgres://u:p@h/d\n";
@@ -531,22 +296,5 @@ mod tests {
             let text = String::from_utf8_lossy(&bytes);
             let _ = resolve_text(&text, "development", Path::new("/app"), &mut |_| None);
         }
-    }
-
-    #[test]
-    fn render() {
-        let vars = [("U", "me")];
-        let mut l = env(&vars);
-        let (r, ex) = render_erb(
-            "<%# comment %>a: <%= ENV['U'] %>\nb: <%= foo.bar %>\nc: <%% x\nd: <%= ENV['U'] -%>\n",
-            &mut l,
-        )
-        .unwrap();
-        assert_eq!(r, "a: me\nb: __dbguard_erb_unknown_0__\nc: <% x\nd: me\n");
-        assert_eq!(ex, ["foo.bar"]);
-        assert!(render_erb("<% if x %>\na: 1\n<% end %>", &mut l)
-            .unwrap_err()
-            .contains("line 1"));
-        assert!(render_erb("a: <%= ENV['U']", &mut l).is_err());
     }
 }

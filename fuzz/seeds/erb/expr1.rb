@@ -1,0 +1,1 @@
+ENV.fetch("SOME", "a\\b\n") { 'x\'y' } || nil || 1_000

@@ -1,0 +1,1 @@
+ENV["SET"] || ENV.fetch('NOPE') {} || "a#{b}"
