@@ -77,7 +77,10 @@ impl CopyBinaryParser {
     /// Check the stream ended cleanly.
     pub fn finish(&self) -> anyhow::Result<()> {
         if !self.done || !self.buf.is_empty() {
-            bail!("the COPY stream ended early or has trailing bytes (connection dropped?)");
+            bail!(
+                "the COPY stream ended early or has trailing bytes. {}",
+                super::pg::LOST_SERVER
+            );
         }
         Ok(())
     }

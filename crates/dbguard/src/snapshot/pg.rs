@@ -131,14 +131,26 @@ pub async fn database_exists(client: &Client, name: &str) -> anyhow::Result<bool
     Ok(row.is_some())
 }
 
-/// Turn a failed CREATE DATABASE into a message with the next step.
-pub fn create_db_error(e: &tokio_postgres::Error, what: &str, user: &str) -> anyhow::Error {
+/// After a COPY stream broke off: the likely causes and what to do.
+pub const LOST_SERVER: &str = "The server ended the connection (it was shut down or restarted, the session was terminated, or the network dropped); nothing was kept. Check that the server is up and retry";
+
+/// What else can be done when a role may not create databases, by who is asking.
+pub mod without_createdb {
+    pub const SNAPSHOT: &str = "or use --strategy copy (needs only SELECT on the tables)";
+    pub const RESTORE: &str = "or restore into an existing database this role may use with --to-url (tables already there are never overwritten)";
+    pub const RESTORE_CLONE: &str =
+        "or run the restore as a role that has it (a clone snapshot restores only by CREATE DATABASE ... TEMPLATE)";
+}
+
+/// Turn a failed CREATE DATABASE into a message with the next step; `instead` is the
+/// alternative to granting CREATEDB (see `without_createdb`).
+pub fn create_db_error(e: &tokio_postgres::Error, what: &str, user: &str, instead: &str) -> anyhow::Error {
     let msg = describe_pg_error(e);
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         if code == "42501" {
             return anyhow!(
-                "{what}: permission denied to create a database ({msg}). Grant it with `ALTER ROLE {} CREATEDB;` as a superuser, or use --strategy copy (needs only SELECT on the tables)",
+                "{what}: permission denied to create a database ({msg}). Grant it with `ALTER ROLE {} CREATEDB;` as a superuser, {instead}",
                 quote_ident(user)
             );
         }
@@ -148,7 +160,7 @@ pub fn create_db_error(e: &tokio_postgres::Error, what: &str, user: &str) -> any
             );
         }
         if code == "53100" {
-            return anyhow!("{what}: the database server is out of disk space ({msg}). Free space on the server or use --strategy dump to store the snapshot elsewhere");
+            return anyhow!("{what}: the database server is out of disk space ({msg}). Nothing was kept; free space on the server and retry");
         }
     }
     anyhow!("{what}: {msg}")
@@ -292,13 +304,19 @@ pub fn find_tool(name: &str, min_major: u32) -> anyhow::Result<(PathBuf, u32, St
             best = Some((c, major, ver.to_string()));
         }
     }
+    // The way around a missing or old tool depends on which one it is.
+    let instead = if name == "pg_restore" {
+        "; a dump snapshot restores only with pg_restore"
+    } else {
+        ", or use --strategy copy or clone"
+    };
     match best {
         Some(b) => Ok(b),
         None if seen.is_empty() => bail!(
-            "{name} is not installed: install the PostgreSQL {min_major} client programs (e.g. `apt-get install postgresql-client-{min_major}`), or use --strategy copy or clone"
+            "{name} is not installed: install the PostgreSQL {min_major} client programs (e.g. `apt-get install postgresql-client-{min_major}`){instead}"
         ),
         None => bail!(
-            "{name} is too old for this server: the server runs PostgreSQL {min_major} and the installed {name} is {}. Install the PostgreSQL {min_major} client programs (e.g. `apt-get install postgresql-client-{min_major}`) or set DBGUARD_PG_BIN to their folder, or use --strategy copy or clone",
+            "{name} is too old for this server: the server runs PostgreSQL {min_major} and the installed {name} is {}. Install the PostgreSQL {min_major} client programs (e.g. `apt-get install postgresql-client-{min_major}`) or set DBGUARD_PG_BIN to their folder{instead}",
             seen.join(", ")
         ),
     }
@@ -332,7 +350,7 @@ pub fn run_tool(mut cmd: Command, what: &str) -> anyhow::Result<String> {
     let stderr = dbguard_core::redact::redact_text(&String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
         if stderr.contains("No space left on device") {
-            bail!("{what}: no space left on the device. Free some space (`dbguard prune`) or set DBGUARD_HOME to a larger disk");
+            return Err(super::store::no_space(what));
         }
         bail!("{what} failed: {}", stderr.trim());
     }

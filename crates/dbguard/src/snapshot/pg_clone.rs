@@ -67,13 +67,15 @@ pub async fn can_create_db(admin: &Client) -> anyhow::Result<bool> {
     Ok(row.get(0))
 }
 
-/// `CREATE DATABASE new TEMPLATE template`, with FILE_COPY where the server has it.
+/// `CREATE DATABASE new TEMPLATE template`, with FILE_COPY where the server has it;
+/// `instead`: the alternative to CREATEDB named when the role lacks it.
 pub async fn create_from_template(
     admin: &Client,
     new: &str,
     template: &str,
     server_num: u32,
     user: &str,
+    instead: &str,
 ) -> anyhow::Result<()> {
     let strategy = if server_num >= 150_000 {
         " STRATEGY FILE_COPY"
@@ -87,7 +89,7 @@ pub async fn create_from_template(
             quote_ident(template)
         ))
         .await
-        .map_err(|e| pg::create_db_error(&e, &format!("creating database {new} from {template}"), user))
+        .map_err(|e| pg::create_db_error(&e, &format!("creating database {new} from {template}"), user, instead))
 }
 
 pub async fn drop_database(admin: &Client, name: &str) -> anyhow::Result<()> {
@@ -139,7 +141,16 @@ pub async fn checksum_clone(url: &str, clone: &str, progress: &Progress) -> anyh
     admin
         .batch_execute(&set_allow(true))
         .await
-        .map_err(|e| anyhow!("opening the clone {clone} to read it: {}", describe_pg_error(&e)))?;
+        .map_err(|e| {
+            let why = describe_pg_error(&e);
+            // Unlocking the clone takes its owner (the role that took the snapshot) or a superuser.
+            let hint = if e.as_db_error().is_some_and(|d| d.code().code() == "42501") {
+                ". Only the role that took the snapshot (the clone's owner) or a superuser can read it: run `dbguard verify <snapshot id>` as that role to record its row counts and checksums"
+            } else {
+                ""
+            };
+            anyhow!("opening the clone {clone} to read it: {why}{hint}")
+        })?;
     let target = pg::with_database(url, clone)?;
     let sessions = async {
         let a = pg_connect::connect(&target, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
@@ -215,7 +226,15 @@ pub async fn take(url: &str, req: Request<'_>, terminate: bool) -> anyhow::Resul
     }
     progress.phase(&format!("cloning {} into {name}", source.database), 0);
     let num = source.server_version_num.unwrap_or(0);
-    create_from_template(&admin, &name, &source.database, num, &facts.user).await?;
+    create_from_template(
+        &admin,
+        &name,
+        &source.database,
+        num,
+        &facts.user,
+        pg::without_createdb::SNAPSHOT,
+    )
+    .await?;
     let result = async {
         admin
             .batch_execute(&format!(

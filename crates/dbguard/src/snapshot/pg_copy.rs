@@ -248,8 +248,9 @@ async fn stream_copy(
             }
             Err(e) => {
                 read_error = Some(anyhow!(
-                    "reading {schema}.{name}: {} (connection dropped?)",
-                    describe_pg_error(&e)
+                    "reading {schema}.{name}: {}. {}",
+                    describe_pg_error(&e),
+                    pg::LOST_SERVER
                 ));
                 break;
             }

@@ -539,14 +539,29 @@ pub async fn restore_pg_into(
             );
         }
         prog.phase(&format!("cloning {clone} into {target}"), 0);
-        pg_clone::create_from_template(&admin, target, &clone, info.version_num, &facts.user).await?;
+        pg_clone::create_from_template(
+            &admin,
+            target,
+            &clone,
+            info.version_num,
+            &facts.user,
+            pg::without_createdb::RESTORE_CLONE,
+        )
+        .await?;
         return Ok(Vec::new());
     }
     if !exists {
         admin
             .batch_execute(&format!("CREATE DATABASE {}", quote_ident(target)))
             .await
-            .map_err(|e| pg::create_db_error(&e, &format!("creating database {target}"), &facts.user))?;
+            .map_err(|e| {
+                pg::create_db_error(
+                    &e,
+                    &format!("creating database {target}"),
+                    &facts.user,
+                    pg::without_createdb::RESTORE,
+                )
+            })?;
     }
     let target_url = pg::with_database(url, target)?;
     let result: anyhow::Result<Vec<String>> = async {

@@ -82,13 +82,24 @@ pub fn checksum_conn(conn: &Connection) -> anyhow::Result<Vec<TableEntry>> {
     Ok(out)
 }
 
+/// A full disk (SQLITE_FULL) says so the way the rest of the store does.
+fn sqlite_write_error(e: rusqlite::Error, doing: &str) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => store::no_space(doing),
+        _ => anyhow!("{doing}: {e}"),
+    }
+}
+
 /// Copy `src` into `dst` (a path that must not exist) with the online backup API.
 fn backup_to(src: &Connection, dst: &Path, progress: &Progress) -> anyhow::Result<()> {
     let mut out = Connection::open(dst).map_err(|e| anyhow!("creating {}: {e}", dst.display()))?;
     let backup = rusqlite::backup::Backup::new(src, &mut out).map_err(|e| anyhow!("starting the backup: {e}"))?;
     loop {
         // A few hundred pages per step keeps the source's lock short for concurrent writers.
-        match backup.step(1024).map_err(|e| anyhow!("backing up: {e}"))? {
+        match backup
+            .step(1024)
+            .map_err(|e| sqlite_write_error(e, "backing up the database"))?
+        {
             rusqlite::backup::StepResult::Done => break,
             rusqlite::backup::StepResult::More => {
                 let p = backup.progress();

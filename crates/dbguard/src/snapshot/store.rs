@@ -75,15 +75,27 @@ pub fn create_private_file(path: &Path) -> anyhow::Result<File> {
     Ok(f)
 }
 
+/// "no space left" with where and what to do; shared by every writer of the store.
+pub fn no_space(doing: &str) -> anyhow::Error {
+    let place = snapshots_dir()
+        .map(|d| format!(" holding {}", d.display()))
+        .unwrap_or_default();
+    anyhow!(
+        "{doing}: no space left on the device{place}. Nothing was kept. Free some space (`dbguard prune` deletes old snapshots), or set DBGUARD_HOME (or [snapshots] dir in dbguard.toml) to a larger disk, and retry"
+    )
+}
+
 /// Turn I/O errors into messages that name the cause and the next step.
 pub fn io_error(e: std::io::Error, doing: &str) -> anyhow::Error {
     match e.raw_os_error() {
-        Some(code) if code == libc::ENOSPC => anyhow!(
-            "{doing}: no space left on the device. Free some space (`dbguard prune` deletes old snapshots) or set DBGUARD_HOME to a larger disk"
-        ),
-        Some(code) if code == libc::EDQUOT => anyhow!("{doing}: disk quota exceeded. Free some space (`dbguard prune`) or set DBGUARD_HOME elsewhere"),
+        Some(code) if code == libc::ENOSPC => no_space(doing),
+        Some(code) if code == libc::EDQUOT => {
+            anyhow!("{doing}: disk quota exceeded. Free some space (`dbguard prune`) or set DBGUARD_HOME elsewhere")
+        }
         Some(code) if code == libc::EACCES || code == libc::EPERM => {
-            anyhow!("{doing}: permission denied. Check the owner of the folder, or set DBGUARD_HOME to a folder you own")
+            anyhow!(
+                "{doing}: permission denied. Check the owner of the folder, or set DBGUARD_HOME to a folder you own"
+            )
         }
         _ => anyhow!("{doing}: {e}"),
     }
