@@ -23,7 +23,7 @@ const PLAIN_KEYS: &[&str] = &[
 ];
 const MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
-/// A key and a value; `sslmode` only gets valid modes (or nothing), so `split` succeeds.
+/// A key and a value; `sslmode` gets valid modes or an empty value (an error).
 fn pair() -> impl Strategy<Value = (String, String)> {
     let value = "[ -~\u{e9}\u{4e2d}]{0,12}";
     prop_oneof![
@@ -70,32 +70,34 @@ fn is_tls(k: &str) -> bool {
     TLS_KEYS.contains(&k)
 }
 
-/// What `split` should make of `pairs`' TLS keys, written independently of it: the last
-/// value of each key wins, an empty one meaning not given; the environment is empty.
-fn expected_mode(pairs: &[(String, String)]) -> Mode {
-    let last = |key: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let mode = match last("sslmode") {
+/// What `split` should make of `pairs`' TLS keys, written independently of it (libpq's
+/// rules): the last value of each key wins; an empty sslmode is an error, other empty
+/// values mean not given; sslrootcert=system makes verify-full the default and any other
+/// mode an error. The environment is empty. `None`: `split` must fail.
+fn expected_mode(pairs: &[(String, String)]) -> Option<Mode> {
+    let raw = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let last = |key: &str| raw(key).filter(|v| !v.is_empty());
+    let system = last("sslrootcert") == Some("system");
+    let mode = match raw("sslmode") {
         Some("disable") => Mode::Disable,
         Some("allow") => Mode::Allow,
+        Some("prefer") => Mode::Prefer,
         Some("require") => Mode::Require,
         Some("verify-ca") => Mode::VerifyCa,
         Some("verify-full") => Mode::VerifyFull,
-        Some(_) => Mode::Prefer,
+        Some(_) => return None,
         None if last("requiressl") == Some("1") => Mode::Require,
+        None if system => Mode::VerifyFull,
         None => Mode::Prefer,
     };
-    if mode == Mode::Require && last("sslrootcert").is_some() {
+    if system && mode != Mode::VerifyFull {
+        return None;
+    }
+    Some(if mode == Mode::Require && last("sslrootcert").is_some() {
         Mode::VerifyCa
     } else {
         mode
-    }
+    })
 }
 
 fn check_settings(conn: &str, pairs: &[(String, String)]) -> Result<(), TestCaseError> {
@@ -107,8 +109,12 @@ fn check_settings(conn: &str, pairs: &[(String, String)]) -> Result<(), TestCase
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
+    let Some(mode) = expected_mode(pairs) else {
+        prop_assert!(split(conn, |_| None).is_err(), "{conn} should be refused");
+        return Ok(());
+    };
     let (_, s) = split(conn, |_| None).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(s.mode, expected_mode(pairs));
+    prop_assert_eq!(s.mode, mode);
     prop_assert_eq!(s.root_cert, last("sslrootcert"));
     prop_assert_eq!(s.client_cert, last("sslcert"));
     prop_assert_eq!(s.client_key, last("sslkey"));
@@ -516,5 +522,26 @@ proptest! {
         let r = render(&template, &mut vars).map_err(TestCaseError::fail)?;
         prop_assert_eq!(r.text, expected);
         prop_assert_eq!(r.exprs.len(), unknown);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Redaction never panics (byte offsets on any UTF-8), and a password written in any of
+    /// libpq's keyword shapes never survives it.
+    #[test]
+    fn redaction_hides_keyword_passwords(
+        before in "[ -~\u{e9}\u{4e2d}]{0,20}",
+        secret in "[a-zA-Z0-9]{6,12}",
+        spaces in prop::sample::select(&["", " ", "  "][..]),
+        quoted in any::<bool>(),
+        noise in "[ -~\u{e9}\u{4e2d}\\\\']{0,20}",
+    ) {
+        let value = if quoted { format!("'x\\'{secret}'") } else { secret.clone() };
+        let text = format!("{before} password{spaces}={spaces}{value} {noise}");
+        let out = dbguard_core::redact::redact_text(&text);
+        prop_assert!(!out.contains(&secret), "{text:?} -> {out:?}");
+        let _ = dbguard_core::redact::redact_text(&noise);
     }
 }

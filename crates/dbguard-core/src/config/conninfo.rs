@@ -29,10 +29,21 @@ impl Mode {
             "verify-full" => Mode::VerifyFull,
             other => {
                 return Err(format!(
-                "sslmode={other} is not a PostgreSQL sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
+                "sslmode=\"{other}\" is not a PostgreSQL sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
             ))
             }
         })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Disable => "disable",
+            Mode::Allow => "allow",
+            Mode::Prefer => "prefer",
+            Mode::Require => "require",
+            Mode::VerifyCa => "verify-ca",
+            Mode::VerifyFull => "verify-full",
+        }
     }
 }
 
@@ -78,13 +89,32 @@ pub fn split(conn: &str, env: impl Fn(&str) -> Option<String>) -> Result<(String
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
-    let mode = match get("sslmode").or_else(|| env("PGSSLMODE")) {
+    let env = |k: &str| env(k).filter(|v| !v.is_empty());
+    // An sslmode written empty is an error (libpq: invalid sslmode value ""), never a quiet
+    // fall back to the default: `?sslmode=verify-full&sslmode=` must not become `prefer`.
+    let written = found
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "sslmode")
+        .map(|(_, v)| v.clone());
+    let root_cert = get("sslrootcert").or_else(|| env("PGSSLROOTCERT"));
+    // libpq 16: sslrootcert=system trusts every public CA, so only verify-full (which also
+    // checks the host name) is allowed with it, and it is the default.
+    let system = root_cert.as_deref() == Some("system");
+    let mode = match written.or_else(|| env("PGSSLMODE")) {
         Some(m) => Mode::parse(&m)?,
         None if get("requiressl").as_deref() == Some("1") => Mode::Require,
+        None if system => Mode::VerifyFull,
         None => Mode::Prefer,
     };
-    let root_cert = get("sslrootcert").or_else(|| env("PGSSLROOTCERT"));
-    // libpq: with a root certificate, require verifies the chain.
+    if system && mode != Mode::VerifyFull {
+        return Err(format!(
+            "weak sslmode \"{}\" may not be used with sslrootcert=system (use \"verify-full\"): any public CA would do for any host name",
+            mode.as_str()
+        ));
+    }
+    // libpq: with a root certificate, require verifies the chain (the default file
+    // ~/.postgresql/root.crt counts too; the binary checks for it, this core reads no files).
     let mode = if mode == Mode::Require && root_cert.is_some() {
         Mode::VerifyCa
     } else {
@@ -308,12 +338,26 @@ mod tests {
 
     /// The last value of a key wins, even an empty one, which means "not given".
     #[test]
-    fn a_later_empty_value_unsets_an_earlier_one() {
+    fn an_empty_sslmode_is_an_error_not_the_default() {
+        assert!(split("postgres://h/db?sslmode=require&sslmode=", none).is_err());
+        assert!(split("sslmode=disable sslmode=''", none).is_err());
+        // An empty variable is not set.
+        let env = |k: &str| (k == "PGSSLMODE").then(String::new);
+        assert_eq!(split("postgres://h/db", env).unwrap().1.mode, Mode::Prefer);
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full() {
         assert_eq!(
-            split("postgres://h/db?sslmode=require&sslmode=", none).unwrap().1.mode,
-            Mode::Prefer
+            split("postgres://h/db?sslrootcert=system", none).unwrap().1.mode,
+            Mode::VerifyFull
         );
-        assert_eq!(split("sslmode=disable sslmode=''", none).unwrap().1.mode, Mode::Prefer);
+        let env = |k: &str| (k == "PGSSLROOTCERT").then(|| "system".to_string());
+        assert_eq!(split("postgres://h/db", env).unwrap().1.mode, Mode::VerifyFull);
+        for m in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let e = split(&format!("postgres://h/db?sslmode={m}&sslrootcert=system"), none).unwrap_err();
+            assert!(e.contains("verify-full"), "{e}");
+        }
     }
 
     #[test]

@@ -49,6 +49,18 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The rustls configuration for these settings.
 pub fn client_config(s: &Settings) -> anyhow::Result<rustls::ClientConfig> {
+    // libpq: `require` checks the chain when a root certificate exists, the default
+    // ~/.postgresql/root.crt included (the core, which reads no files, handles sslrootcert).
+    let upgraded;
+    let s = if s.mode == Mode::Require && s.root_cert.is_none() && default_root().is_some() {
+        upgraded = Settings {
+            mode: Mode::VerifyCa,
+            ..s.clone()
+        };
+        &upgraded
+    } else {
+        s
+    };
     let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -105,9 +117,16 @@ fn read_certs(path: &Path, key: &str) -> anyhow::Result<Vec<CertificateDer<'stat
     Ok(certs)
 }
 
+/// libpq's default root certificate file, when it exists.
+fn default_root() -> Option<PathBuf> {
+    dirs::home_dir()
+        .map(|h| h.join(".postgresql/root.crt"))
+        .filter(|p| p.exists())
+}
+
 fn load_roots(s: &Settings) -> anyhow::Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
-    let default = dirs::home_dir().map(|h| h.join(".postgresql/root.crt"));
+    let default = default_root();
     match s.root_cert.as_deref() {
         Some("system") => {
             let found = rustls_native_certs::load_native_certs();
@@ -119,7 +138,7 @@ fn load_roots(s: &Settings) -> anyhow::Result<RootCertStore> {
         Some(path) => {
             roots.add_parsable_certificates(read_certs(Path::new(path), "sslrootcert")?);
         }
-        None => match default.filter(|p| p.exists()) {
+        None => match default {
             Some(p) => {
                 roots.add_parsable_certificates(read_certs(&p, "sslrootcert")?);
             }
