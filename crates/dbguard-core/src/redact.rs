@@ -81,29 +81,36 @@ fn redact_key_values(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'=' {
-            // Walk back over the key.
-            let mut k = i;
+            // Walk back over the key (libpq allows spaces around `=`).
+            let mut end = i;
+            while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
+            let mut k = end;
             while k > 0 && (bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_') {
                 k -= 1;
             }
-            if k < i && is_secret_key(&text[k..i]) {
-                // Value: quoted ('...' or "...") or up to a separator.
-                let mut v = i + 1;
+            if k < end && is_secret_key(&text[k..end]) {
+                let mut start = i + 1;
+                while start < bytes.len() && matches!(bytes[start], b' ' | b'\t') {
+                    start += 1;
+                }
+                // Value: quoted ('...' or "...", backslash escapes inside) or up to a separator.
+                let mut v = start;
                 let quote = bytes.get(v).copied().filter(|c| *c == b'\'' || *c == b'"');
                 if let Some(q) = quote {
                     v += 1;
                     while v < bytes.len() && bytes[v] != q {
-                        v += 1;
+                        v += if bytes[v] == b'\\' { 2 } else { 1 };
                     }
-                    if v < bytes.len() {
-                        v += 1;
-                    }
+                    v = (v + 1).min(bytes.len());
                 } else {
                     while v < bytes.len() && !matches!(bytes[v], b' ' | b'\t' | b'\n' | b'&' | b';' | b'"' | b'\'') {
-                        v += 1;
+                        v += if bytes[v] == b'\\' { 2 } else { 1 };
                     }
+                    v = v.min(bytes.len());
                 }
-                out.push_str(&text[last..=i]);
+                out.push_str(&text[last..start]);
                 out.push_str(MASK);
                 last = v;
                 i = v;
@@ -119,6 +126,20 @@ fn redact_key_values(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_values_with_spaces_and_escaped_quotes() {
+        assert_eq!(
+            redact_text("host=h password = hunter2 dbname=x"),
+            "host=h password = *** dbname=x"
+        );
+        assert_eq!(
+            redact_text("host=h password='a\\'b tail' dbname=x"),
+            "host=h password=*** dbname=x"
+        );
+        assert_eq!(redact_text("password=a\\ b user=u"), "password=*** user=u");
+        assert_eq!(redact_text("password='unterminated"), "password=***");
+    }
 
     #[test]
     fn url_userinfo() {
