@@ -326,9 +326,15 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
             );
             return Ok(exit::BLOCKED);
         }
+        // Show what would be replaced (the resolved target), not only where the snapshot came from.
+        // (SQLite replaces the snapshot's own file, whatever --url says.)
+        let replaced = match (&m.source.engine[..], &t.display) {
+            ("postgres", Some(d)) => d.clone(),
+            _ => m.source.display.clone(),
+        };
         eprintln!(
-            "This replaces the current content of {name} ({}) with snapshot {} from {}.\nThe current state is snapshotted first.",
-            m.source.display, m.id, m.created_at
+            "This replaces the current content of {name} at {replaced} with snapshot {} of {} from {}.\nThe current state is snapshotted first.",
+            m.id, m.source.display, m.created_at
         );
         if !crate::confirm::typed("Type the database name to confirm: ", &name) {
             eprintln!("dbguard: the name did not match; nothing was changed");

@@ -211,12 +211,17 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
             .clone()
             .ok_or_else(|| anyhow!("--in-place needs the original database's URL: pass --url or set DATABASE_URL"))?;
         let facts = pg::conn_facts(&url)?;
-        if facts.database != m.source.database {
+        // The same database on the same server (host:port as written when the snapshot was
+        // taken): a same-named database elsewhere is another database.
+        let key = format!("postgres://{}/{}", facts.server_key, facts.database);
+        if key != m.source.key {
             bail!(
-                "--in-place would replace {}, but snapshot {} is of {}: point --url at the snapshot's database",
+                "--in-place would replace {} ({}), but snapshot {} is of {} ({}): point --url at the snapshot's database, written with the same host and port, or restore into a new database without --in-place",
                 facts.database,
+                redact_url(&url),
                 m.id,
-                m.source.database
+                m.source.database,
+                m.source.display
             );
         }
         // A whole database is swapped by renaming, which other sessions prevent: say so
