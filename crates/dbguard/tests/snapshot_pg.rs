@@ -560,9 +560,11 @@ fn copy_snapshot_recreates_the_types_its_tables_use() {
          CREATE DOMAIN app.small_posint AS app.posint DEFAULT 1 NOT NULL CHECK (VALUE < 1000);
          CREATE TYPE app.addr AS (street text, zip app.small_posint, feel app.mood);
          CREATE TYPE app.floatrange AS RANGE (subtype = float8);
+         CREATE TYPE app.\"Odd Name\" AS ENUM ('a$dbguard$b', 'it''s', '$dbguard1$');
          CREATE TABLE app.people (
              id serial PRIMARY KEY, email citext UNIQUE, mood app.mood, moods app.mood[],
-             age app.posint, home app.addr, homes app.addr[], span app.floatrange
+             age app.posint, home app.addr, homes app.addr[], span app.floatrange,
+             odd app.\"Odd Name\" DEFAULT 'it''s'
          );
          INSERT INTO app.people (email, mood, moods, age, home, homes, span)
          SELECT 'User' || g || '@X.org', (ARRAY['sad','ok','happy']::app.mood[])[1 + g % 3], ARRAY['ok','sad']::app.mood[],

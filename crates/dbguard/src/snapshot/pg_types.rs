@@ -174,8 +174,20 @@ async fn visit(
         _ => return Ok(()),
     };
     out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&t.schema)));
+    // The body holds names, labels and defaults from the source database: the dollar
+    // quote's tag must not occur in it, or the block would end early.
+    let tag = (0..)
+        .map(|n: u32| {
+            if n == 0 {
+                "$dbguard$".to_string()
+            } else {
+                format!("$dbguard{n}$")
+            }
+        })
+        .find(|t| !body.contains(t.as_str()))
+        .unwrap_or_default();
     out.push(format!(
-        "DO $dbguard$ BEGIN {body}; EXCEPTION WHEN duplicate_object THEN NULL; END $dbguard$"
+        "DO {tag} BEGIN {body}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}"
     ));
     Ok(())
 }
