@@ -250,11 +250,15 @@ mod tests {
     fn split_errors_keep_their_message() {
         let e = split("postgres://h/db?sslmode=on", |_| None).unwrap_err().to_string();
         assert!(e.contains("verify-full"), "{e}");
-        let (rest, s) = split("host=h sslmode=verify-ca sslrootcert=system", |_| None).unwrap();
+        let (rest, s) = split("host=h sslmode=verify-full sslrootcert=system", |_| None).unwrap();
         assert_eq!(
             (rest.as_str(), s.mode, s.root_cert.as_deref()),
-            ("host='h'", Mode::VerifyCa, Some("system"))
+            ("host='h'", Mode::VerifyFull, Some("system"))
         );
+        let e = split("host=h sslmode=verify-ca sslrootcert=system", |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("weak sslmode"), "{e}");
     }
 
     /// What tokio-postgres accepts still parses once the TLS keys are out, with the same
