@@ -45,6 +45,18 @@ fn fill(c: &Cluster, db: &str) {
     );
 }
 
+/// Every constraint and index of the test tables, as the server prints them.
+fn schema_objects(c: &Cluster, db: &str) -> String {
+    c.psql(
+        db,
+        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+           SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS x FROM pg_constraint
+            WHERE conrelid IN ('kinds'::regclass, 'accounts'::regclass, 'orders'::regclass)
+           UNION ALL
+           SELECT indexdef FROM pg_indexes WHERE tablename IN ('kinds', 'accounts', 'orders')) o",
+    )
+}
+
 fn digests(c: &Cluster, db: &str) -> Vec<String> {
     TABLES.iter().map(|t| digest(c, db, t)).collect()
 }
@@ -71,6 +83,7 @@ fn roundtrip(strategy: &str, scope: &[&str], destroy: &str) {
     let db = c.create_db(&format!("rt_{strategy}"));
     fill(c, &db);
     let before = digests(c, &db);
+    let schema_before = schema_objects(c, &db);
     let seq_before = c.psql(&db, "SELECT last_value FROM kinds_id_seq");
     let url = c.url(&db);
     let mut args = vec!["snapshot", "--url", &url, "--strategy", strategy, "--json"];
@@ -101,6 +114,12 @@ fn roundtrip(strategy: &str, scope: &[&str], destroy: &str) {
         .unwrap()
         .starts_with("DATABASE_URL=postgres://"));
     assert_eq!(digests(c, &restored_db), before, "restored rows differ ({strategy})");
+    assert_eq!(
+        schema_objects(c, &restored_db),
+        schema_before,
+        "constraints or indexes differ ({strategy})"
+    );
+    assert_eq!(out["warnings"], serde_json::json!([]), "{out}");
     assert_eq!(c.psql(&restored_db, "SELECT last_value FROM kinds_id_seq"), seq_before);
     // Sequences continue after the restored rows; constraints and indexes came back.
     assert_eq!(
