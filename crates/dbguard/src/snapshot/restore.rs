@@ -669,46 +669,6 @@ async fn run_sections(
     Ok(())
 }
 
-/// Run independent statements (constraints and indexes) on all the connections at once,
-/// after `setup` on each. Statements on the same table wait for each other (no lock
-/// timeout here: an index build may take long); whatever fails in the crowd (a deadlock,
-/// say) is run again alone on the first connection, where `run_sections` decides.
-async fn run_parallel(
-    clients: &[&Client],
-    statements: Vec<String>,
-    setup: &str,
-    warnings: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    for c in clients {
-        let _ = c.batch_execute(&format!("{setup}; SET lock_timeout = 0")).await;
-    }
-    let queue = Arc::new(std::sync::Mutex::new(statements.into_iter()));
-    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    futures_util::future::join_all(clients.iter().map(|c| {
-        let (queue, failed) = (queue.clone(), failed.clone());
-        async move {
-            loop {
-                let next = match queue.lock() {
-                    Ok(mut q) => q.next(),
-                    Err(_) => None,
-                };
-                let Some(stmt) = next else { break };
-                if c.batch_execute(&stmt).await.is_err() {
-                    if let Ok(mut f) = failed.lock() {
-                        f.push(stmt);
-                    }
-                }
-            }
-        }
-    }))
-    .await;
-    let retry = std::mem::take(&mut *failed.lock().map_err(|_| anyhow!("internal error: queue poisoned"))?);
-    match clients.first() {
-        Some(main) => run_sections(main, &retry, true, warnings).await,
-        None => Ok(()),
-    }
-}
-
 /// DDL, data (segments spread over the given connections), constraints and indexes,
 /// then sequence values. `use_pg_dump`: the whole snapshot goes into a new database, so
 /// pg_dump's DDL (views, functions...) can be used when present. `verify`: the manifest's
@@ -791,28 +751,22 @@ async fn load_copy(
     prog.phase("creating constraints and indexes", 0);
     // Index builds sort in memory instead of spilling to disk: about 100 bytes per row of
     // the biggest table (a parallel build splits it among its workers), 256 MB to 1 GB of
-    // the server's memory in all, for these sessions only. 5M rows: 0.85 s with 256 MB,
-    // 0.72 s with 512 MB.
+    // the server's memory, for this session only. 5M rows: 0.85 s with 256 MB, 0.72 s with 512 MB.
     let biggest = tables.iter().map(|t| t.rows).max().unwrap_or(0);
-    let mwm_mb = (biggest.saturating_mul(100) >> 20)
-        .clamp(256, 1024)
-        .min(1024 / clients.len().max(1) as u64);
-    let post: Vec<String> = match &dump_ddl {
-        Some((_, post)) => post.clone(),
-        None => tables.iter().filter_map(catalog).flat_map(|d| d.post.clone()).collect(),
-    };
-    // Foreign keys last and one at a time: each locks two tables, and they need the keys
-    // they reference. The rest (keys, indexes, checks) on every connection at once, as
-    // pg_restore -j2 does.
-    let (foreign, rest): (Vec<String>, Vec<String>) = post.into_iter().partition(|s| s.contains("FOREIGN KEY"));
-    run_parallel(
-        clients,
-        rest,
-        &format!("SET maintenance_work_mem = '{mwm_mb}MB'"),
-        &mut warnings,
-    )
-    .await?;
-    run_sections(main, &foreign, true, &mut warnings).await?;
+    let mwm_mb = (biggest.saturating_mul(100) >> 20).clamp(256, 1024);
+    let _ = main
+        .batch_execute(&format!("SET maintenance_work_mem = '{mwm_mb}MB'"))
+        .await;
+    match &dump_ddl {
+        Some((_, post)) => run_sections(main, post, true, &mut warnings).await?,
+        None => {
+            for t in tables {
+                if let Some(d) = catalog(t) {
+                    run_sections(main, &d.post, true, &mut warnings).await?;
+                }
+            }
+        }
+    }
     for t in tables {
         for s in &t.sequences {
             main.query_one(
