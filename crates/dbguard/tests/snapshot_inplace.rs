@@ -589,3 +589,37 @@ fn in_place_ignores_what_was_typed_before_the_question() {
     assert!(sqlite_rows(&file).is_empty(), "the file was restored");
     assert_eq!(snapshot_ids(&w), before);
 }
+
+/// A database of the same name on another server is another database: refused before the
+/// question is asked, nothing replaced (a review found the name alone compared, and the
+/// prompt showing the snapshot's server while the other one was replaced).
+#[test]
+fn in_place_refuses_another_server_with_the_same_database_name() {
+    let a = Cluster::shared();
+    let b = Cluster::start();
+    let name = format!("inplace_same_{}", std::process::id());
+    for c in [a, &b] {
+        c.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+    }
+    a.psql(&name, "CREATE TABLE t (v text); INSERT INTO t VALUES ('from server A')");
+    b.psql(
+        &name,
+        "CREATE TABLE t (v text); INSERT INTO t VALUES ('precious rows on server B')",
+    );
+    let w = pg_world();
+    let snap = ok_json(&w, &["snapshot", "--url", &a.url(&name), "--tables", "t", "--json"]);
+    let id = snap["id"].as_str().unwrap().to_string();
+    let (code, screen) = w.dbguard_pty(
+        w.dir.path(),
+        &["restore", &id, "--url", &b.url(&name), "--in-place"],
+        &[&name],
+        &[],
+    );
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("--in-place would replace"), "{screen}");
+    assert!(!screen.contains("Type the database name"), "asked anyway:\n{screen}");
+    assert_eq!(
+        e2e_support::rows(&b, &name, "t"),
+        vec![r#"{"v":"precious rows on server B"}"#]
+    );
+}

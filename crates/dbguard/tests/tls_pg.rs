@@ -44,6 +44,45 @@ fn status(home: &Path, url: &str) -> (bool, String) {
     (j["server"]["engine"] == "postgresql", all)
 }
 
+/// Whether psql (libpq) connects with the same string and HOME: the ground truth.
+fn psql_connects(home: &Path, url: &str) -> (bool, String) {
+    let out = Command::new(cluster().bin_dir.join("psql"))
+        .args(["-X", "-A", "-t", "-c", "SELECT 1", url])
+        .env("HOME", home)
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// A CA that did not sign the server's certificate (PEM), in `dir`.
+fn other_ca(dir: &Path) -> std::path::PathBuf {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+        ])
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success());
+    let p = dir.join("other-ca.pem");
+    std::fs::write(&p, &out.stdout).unwrap();
+    p
+}
+
 fn url(host: &str, db: &str, query: &str) -> String {
     format!("postgres://postgres:{SECRET}@{host}:{}/{db}?{query}", cluster().port)
 }
@@ -90,29 +129,8 @@ fn sslmodes_follow_libpq() {
         assert!(ok, "{q}: {all}");
     }
     // Another CA: refused, with the next step.
-    let other = home.path().join("other-ca.pem");
-    let own = std::fs::read_to_string(c.ca_cert()).unwrap();
-    let wrong = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "/dev/null",
-        ])
-        .output()
-        .unwrap();
-    assert!(wrong.status.success());
-    std::fs::write(&other, &wrong.stdout).unwrap();
-    assert_ne!(own.as_bytes(), wrong.stdout.as_slice());
+    let other = other_ca(home.path());
+    assert_ne!(std::fs::read(c.ca_cert()).unwrap(), std::fs::read(&other).unwrap());
     let (ok, all) = status(
         home.path(),
         &url(
@@ -174,4 +192,73 @@ fn snapshot_and_restore_over_tls() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let restored = r["database"].as_str().unwrap();
     assert_eq!(c.psql(restored, "SELECT count(*) FROM items"), "3000");
+}
+
+/// libpq: with `sslmode=require` and a root certificate file present (the default
+/// `~/.postgresql/root.crt` too), the server's certificate is verified as with verify-ca.
+/// (A review found dbguard upgrading only when `sslrootcert` was written out.)
+#[test]
+fn require_with_default_root_crt_verifies_like_libpq() {
+    let c = cluster();
+    let db = c.create_db("rv_rootcrt");
+    let home = tempfile::tempdir().unwrap();
+    let pgdir = home.path().join(".postgresql");
+    std::fs::create_dir_all(&pgdir).unwrap();
+    let wrong = other_ca(home.path());
+    std::fs::copy(&wrong, pgdir.join("root.crt")).unwrap();
+    let u = url("localhost", &db, "sslmode=require");
+    let (psql_ok, psql_err) = psql_connects(home.path(), &u);
+    assert!(!psql_ok, "libpq verifies against ~/.postgresql/root.crt and refuses");
+    assert!(psql_err.contains("certificate verify failed"), "{psql_err}");
+    let (ok, all) = status(home.path(), &u);
+    assert!(
+        !ok,
+        "dbguard connected although the server's certificate is not signed by ~/.postgresql/root.crt: {all}"
+    );
+}
+
+/// libpq (16+): `sslrootcert=system` makes the default sslmode verify-full ("In most
+/// cases it is trivial for anyone to obtain a certificate trusted by the system for a
+/// hostname they control"). The server's certificate is from a private CA the system does
+/// not trust, so the connection must fail (it used to be `prefer`: no check at all).
+#[test]
+fn sslrootcert_system_defaults_to_verify_full() {
+    let c = cluster();
+    let db = c.create_db("rv_system");
+    let home = tempfile::tempdir().unwrap();
+    let (ok, all) = status(home.path(), &url("localhost", &db, "sslrootcert=system"));
+    assert!(
+        !ok,
+        "sslrootcert=system asked for the system's CAs, yet an untrusted certificate was accepted: {all}"
+    );
+}
+
+/// libpq allows spaces around `=` (`password = secret`) and escaped quotes inside quoted
+/// values (`password='a\'b c'`): neither may let the password (or its tail) through to the
+/// connection error or `check`'s "database:" line.
+#[test]
+fn keyword_value_passwords_are_never_printed() {
+    let home = tempfile::tempdir().unwrap();
+    for (conn, secret) in [
+        ("host=127.0.0.1 port=1 user=u password = hunter2 dbname=x", "hunter2"),
+        (
+            r"host=127.0.0.1 port=1 user=u password='hun\'ter tail2' dbname=x",
+            "tail2",
+        ),
+    ] {
+        let out = dbguard(home.path(), &["status", "--url", conn]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(secret), "status printed the password: {all}");
+        let out = dbguard(home.path(), &["check", "--url", conn, "--", "psql -c 'DROP TABLE t'"]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(secret), "check printed the password: {all}");
+    }
 }

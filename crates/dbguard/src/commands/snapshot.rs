@@ -326,6 +326,10 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
             );
             return Ok(exit::BLOCKED);
         }
+        // Not this snapshot's database: say so before asking anything.
+        if let Some(url) = t.url.as_deref() {
+            snapshot::restore::in_place_target_matches(&m, url)?;
+        }
         // Show what would be replaced (the resolved target), not only where the snapshot came from.
         // (SQLite replaces the snapshot's own file, whatever --url says.)
         let replaced = match (&m.source.engine[..], &t.display) {

@@ -211,19 +211,7 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
             .clone()
             .ok_or_else(|| anyhow!("--in-place needs the original database's URL: pass --url or set DATABASE_URL"))?;
         let facts = pg::conn_facts(&url)?;
-        // The same database on the same server (host:port as written when the snapshot was
-        // taken): a same-named database elsewhere is another database.
-        let key = format!("postgres://{}/{}", facts.server_key, facts.database);
-        if key != m.source.key {
-            bail!(
-                "--in-place would replace {} ({}), but snapshot {} is of {} ({}): point --url at the snapshot's database, written with the same host and port, or restore into a new database without --in-place",
-                facts.database,
-                redact_url(&url),
-                m.id,
-                m.source.database,
-                m.source.display
-            );
-        }
+        in_place_target_matches(&m, &url)?;
         // A whole database is swapped by renaming, which other sessions prevent: say so
         // before the pre-restore snapshot and the full restore, not after them.
         if m.strategy != Strategy::Copy {
@@ -304,6 +292,28 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
         replaced_database_kept_as: None,
         warnings,
     })
+}
+
+/// `--in-place` replaces the snapshot's own database: the same name on the same server
+/// (host:port as written when the snapshot was taken); a same-named database elsewhere is
+/// another database. Checked before the person is asked, and again before the work.
+pub fn in_place_target_matches(m: &Manifest, url: &str) -> anyhow::Result<()> {
+    if m.source.engine != "postgres" {
+        return Ok(());
+    }
+    let facts = pg::conn_facts(url)?;
+    let key = format!("postgres://{}/{}", facts.server_key, facts.database);
+    if key != m.source.key {
+        bail!(
+            "--in-place would replace {} ({}), but snapshot {} is of {} ({}): point --url at the snapshot's database, written with the same host and port, or restore into a new database without --in-place",
+            facts.database,
+            redact_url(url),
+            m.id,
+            m.source.database,
+            m.source.display
+        );
+    }
+    Ok(())
 }
 
 fn corrupted(m: &Manifest, problems: &[String]) -> anyhow::Error {
