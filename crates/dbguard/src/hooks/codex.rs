@@ -27,14 +27,8 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
 }
 
 pub fn render(decision: &Decision) -> Option<String> {
-    let reason = match decision {
-        Decision::Allow => return None,
-        Decision::Deny { agent_message, .. } => agent_message.clone(),
-        // Never emitted for Codex (ask fails open there); answered as a deny to stay safe.
-        Decision::Ask { reason, rewritten } => {
-            format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}")
-        }
-    };
+    // Ask is never emitted for Codex (it fails open there); answered as a deny to stay safe.
+    let (reason, _) = decision.as_deny()?;
     Some(
         json!({
             "hookSpecificOutput": {

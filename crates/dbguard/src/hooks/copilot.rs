@@ -42,12 +42,6 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
 }
 
 pub fn render(decision: &Decision) -> Option<String> {
-    let reason = match decision {
-        Decision::Allow => return None,
-        Decision::Deny { agent_message, .. } => agent_message.clone(),
-        Decision::Ask { reason, rewritten } => {
-            format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}")
-        }
-    };
+    let (reason, _) = decision.as_deny()?;
     Some(json!({"permissionDecision": "deny", "permissionDecisionReason": reason}).to_string())
 }

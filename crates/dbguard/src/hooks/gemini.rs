@@ -50,16 +50,6 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
 }
 
 pub fn render(decision: &Decision) -> Option<String> {
-    let (reason, user) = match decision {
-        Decision::Allow => return None,
-        Decision::Deny {
-            agent_message,
-            user_message,
-        } => (agent_message.clone(), user_message.clone()),
-        Decision::Ask { reason, rewritten } => (
-            format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}"),
-            reason.clone(),
-        ),
-    };
+    let (reason, user) = decision.as_deny()?;
     Some(json!({"decision": "deny", "reason": reason, "systemMessage": user}).to_string())
 }

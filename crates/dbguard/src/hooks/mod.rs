@@ -164,6 +164,23 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// For clients that can only deny (Cursor, Codex, Gemini CLI, Copilot CLI): the message
+    /// for the agent and the one for the user, or None to allow. An `Ask` becomes a deny that
+    /// tells the agent to have the person approve and run the rewritten command.
+    pub fn as_deny(&self) -> Option<(String, String)> {
+        match self {
+            Decision::Allow => None,
+            Decision::Deny {
+                agent_message,
+                user_message,
+            } => Some((agent_message.clone(), user_message.clone())),
+            Decision::Ask { reason, rewritten } => Some((
+                format!("{reason}\n\nTo run it, ask the user to approve and run: {rewritten}"),
+                reason.clone(),
+            )),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Decision::Allow => "allow",
