@@ -14,68 +14,20 @@
 //! ```
 //! All failing cases are reported at once, with file and index.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+mod command_cases;
 
-use dbguard_core::lookup::MapLookup;
+use std::collections::BTreeSet;
+
 use dbguard_core::shell::analyze_command;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct File {
-    #[serde(default)]
-    case: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    cmd: String,
-    expect: Vec<String>,
-    #[serde(default)]
-    files: BTreeMap<String, String>,
-    #[serde(default)]
-    scripts: BTreeMap<String, String>,
-    #[serde(default)]
-    data_dirs: Vec<String>,
-    #[serde(default)]
-    target: BTreeMap<String, String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    note: Option<String>,
-}
 
 #[test]
 fn command_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/commands");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
     let mut failures = Vec::new();
     let mut total = 0;
-    for p in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-        let text = std::fs::read_to_string(&p).expect("read corpus file");
-        let f: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for (i, c) in f.case.iter().enumerate() {
+    for (name, cases) in command_cases::load() {
+        for (i, c) in cases.iter().enumerate() {
             total += 1;
-            let lookup = MapLookup {
-                files: c
-                    .files
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
-                    .collect(),
-                data_dirs: c.data_dirs.clone(),
-                scripts: c.scripts.clone(),
-            };
+            let lookup = c.lookup();
             let a = analyze_command(&c.cmd, &lookup);
             let got: BTreeSet<String> = a.findings.iter().map(|f| f.kind.as_str().to_string()).collect();
             let want: BTreeSet<String> = c.expect.iter().cloned().collect();

@@ -1,52 +1,22 @@
 //! Properties of shell-command analysis: no panic on any input, deterministic output, and
 //! destructive commands stay destructive inside wrappers and nesting.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod command_cases;
 
 use dbguard_core::lookup::{MapLookup, NoLookup};
 use dbguard_core::shell::analyze_command;
 use proptest::prelude::*;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct File {
-    #[serde(default)]
-    case: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    cmd: String,
-    expect: Vec<String>,
-    #[serde(default)]
-    files: BTreeMap<String, String>,
-    #[serde(default)]
-    scripts: BTreeMap<String, String>,
-    #[serde(default)]
-    data_dirs: Vec<String>,
-}
 
 fn destructive_cases() -> Vec<(String, MapLookup)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/commands");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("corpus dir").flatten() {
-        let text = std::fs::read_to_string(e.path()).expect("read");
-        let f: File = toml::from_str(&text).expect("toml");
-        for c in f.case.into_iter().filter(|c| !c.expect.is_empty()) {
-            let lookup = MapLookup {
-                files: c
-                    .files
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
-                    .collect(),
-                data_dirs: c.data_dirs,
-                scripts: c.scripts,
-            };
-            out.push((c.cmd, lookup));
-        }
-    }
-    out
+    command_cases::load()
+        .into_iter()
+        .flat_map(|(_, cases)| cases)
+        .filter(|c| !c.expect.is_empty())
+        .map(|c| {
+            let lookup = c.lookup();
+            (c.cmd, lookup)
+        })
+        .collect()
 }
 
 /// Wrapping shapes: any command (`bash -c`, `true &&`), or a plain simple command only
