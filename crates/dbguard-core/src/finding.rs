@@ -46,6 +46,9 @@ pub enum FindingKind {
     Unknown,
     /// Text that does not parse: treated as risky.
     Unparseable,
+    /// Changes dbguard's own settings or records (dbguard.toml, the agents' hook settings,
+    /// the data directory): never allowed to an agent, whatever the environment.
+    GuardSettings,
 }
 
 impl FindingKind {
@@ -70,6 +73,7 @@ impl FindingKind {
             FindingKind::FlushStore => "flush_store",
             FindingKind::Unknown => "unknown",
             FindingKind::Unparseable => "unparseable",
+            FindingKind::GuardSettings => "guard_settings",
         }
     }
 
@@ -106,6 +110,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::FlushStore,
     FindingKind::Unknown,
     FindingKind::Unparseable,
+    FindingKind::GuardSettings,
 ];
 
 /// Destructive: data is lost for sure. Unknown: we cannot tell, so it is treated as

@@ -13,6 +13,7 @@ pub mod agents;
 pub mod config;
 pub mod environment;
 pub mod finding;
+pub mod guard_files;
 pub mod lookup;
 pub mod policy;
 pub mod redact;

@@ -20,6 +20,17 @@ pub trait Lookup {
 
     /// The `scripts` of package.json in the working directory, to expand `npm run X`.
     fn package_script(&self, name: &str) -> Option<String>;
+
+    /// dbguard's data directory (absolute), to recognize commands that write into it.
+    fn dbguard_home(&self) -> Option<String> {
+        None
+    }
+
+    /// `path` made absolute against the working directory, symlinks followed where it
+    /// exists (a link named `notes.txt` that points at dbguard.toml is dbguard.toml).
+    fn resolve_path(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A lookup that knows nothing: used by fuzzers and pure-text analysis.

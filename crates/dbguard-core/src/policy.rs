@@ -116,6 +116,14 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
         };
     }
     let env = ctx.environment;
+    if ctx.findings.iter().any(|f| f.kind == FindingKind::GuardSettings) {
+        return Verdict {
+            action: Action::Block,
+            reason: "it changes dbguard's own settings or records, which only a person changes, by hand".into(),
+            rule: "guard settings".into(),
+            needs_snapshot: false,
+        };
+    }
     if ctx.protected {
         return Verdict {
             action: Action::Block,

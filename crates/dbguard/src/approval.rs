@@ -9,13 +9,14 @@
 //! the database name; the approval is then valid for [`ttl`] (15 minutes by default).
 //! Rerunning the same command calls [`consume`], which uses the approval up exactly once.
 //!
-//! Threat model: this stops careless agents and tired people. An agent cannot approve
-//! through dbguard: `approve` refuses agent environments and non-terminals, and the
-//! approval only matches the exact plan. A hostile process running as the same user can
-//! still write these files or fake a terminal; only a boundary outside the user's
-//! privileges (the proxy, later) can stop that.
+//! Threat model: this stops careless agents and tired people, and raises the bar for one
+//! that works around: `approve` refuses agent environments, non-terminals and any process
+//! whose ancestors, session or terminal driver is a known agent (`procs.rs`); every record
+//! is signed (`signing.rs`), so a file edited or written outside dbguard approves nothing
+//! and is reported; a used code leaves a marker so that restoring a copy of its file does
+//! not approve twice. A process of the same user that reads the key, or deletes the marker,
+//! can still forge; only a secret the agent lacks holds then: the in-database guard.
 
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,6 +61,14 @@ pub struct Record {
     pub plan_text: String,
     /// The agent that asked, if one was detected.
     pub agent: Option<String>,
+    /// A request to lower a remembered classification (`dbguard classify`), applied by
+    /// `dbguard approve` itself; None for plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<crate::sticky::Lowering>,
+    /// dbguard's signature over the record (`signing.rs`); a record without a valid one is
+    /// ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// A pending approval, as returned to the door that asked.
@@ -160,6 +169,8 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
         confirm: plan.confirmation_word(),
         plan_text: plan.render_text(),
         agent: plan.agent.map(str::to_string),
+        lower: None,
+        mac: None,
     };
     write_record(dir, &record)?;
     Ok(pending_of(&record))
@@ -195,7 +206,9 @@ fn consume_in(dir: &Path, fingerprint: &str, code: Option<&str>) -> anyhow::Resu
         if r.status != Status::Approved
             || r.fingerprint != fingerprint
             || r.expires_unix <= now
+            || r.lower.is_some()
             || code.is_some_and(|c| c != r.code)
+            || used_marker(dir, &r.code).exists()
         {
             continue;
         }
@@ -203,6 +216,8 @@ fn consume_in(dir: &Path, fingerprint: &str, code: Option<&str>) -> anyhow::Resu
         let claimed = dir.join(format!(".used-{}-{}", r.code, std::process::id()));
         // rename(2) is atomic: whoever renames the file owns the approval.
         if std::fs::rename(&path, &claimed).is_ok() {
+            // A copy of the approved file put back later must not approve a second time.
+            let _ = std::fs::write(used_marker(dir, &r.code), r.expires_unix.to_string());
             let _ = std::fs::remove_file(&claimed);
             return Ok(Some(Approved {
                 code: r.code,
@@ -220,6 +235,7 @@ pub fn list() -> anyhow::Result<Vec<Record>> {
 
 fn list_in(dir: &Path) -> anyhow::Result<Vec<Record>> {
     let now = now_unix();
+    forget_used_markers(dir, now);
     let mut out = Vec::new();
     for r in load_all(dir)? {
         if r.expires_unix <= now {
@@ -284,9 +300,61 @@ fn file_of(dir: &Path, code: &str) -> PathBuf {
     dir.join(format!("{code}.json"))
 }
 
+/// Left by [`consume_in`] when a code is used; holds the code's expiry.
+fn used_marker(dir: &Path, code: &str) -> PathBuf {
+    dir.join(format!("{code}.used"))
+}
+
+/// Markers of codes that expired a day ago or more are no longer needed.
+fn forget_used_markers(dir: &Path, now: i64) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".used") {
+            continue;
+        }
+        let expired = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .is_none_or(|exp| exp + MAX_TTL.as_secs() as i64 <= now);
+        if expired {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A record as stored, if dbguard signed it; an error says why not.
 fn read_record(path: &Path) -> anyhow::Result<Record> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a valid approval", path.display()))
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid approval", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let secret = crate::signing::secret_for(dir)?;
+    if !crate::signing::verify_with(&secret, crate::signing::Kind::Approval, &value) {
+        bail!(
+            "{} was changed or written outside dbguard (its signature does not match): it approves nothing",
+            path.display()
+        );
+    }
+    serde_json::from_value(value).with_context(|| format!("{} is not a valid approval", path.display()))
+}
+
+/// Approval files whose signature does not match (edited or written outside dbguard), for
+/// `dbguard approvals` and `dbguard run` to report. They approve nothing.
+pub fn rejected() -> Vec<PathBuf> {
+    rejected_in(&dir())
+}
+
+fn rejected_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| read_record(p).is_err())
+        .collect();
+    out.sort();
+    out
 }
 
 fn load_all(dir: &Path) -> anyhow::Result<Vec<Record>> {
@@ -314,28 +382,11 @@ fn load_all(dir: &Path) -> anyhow::Result<Vec<Record>> {
     Ok(out)
 }
 
-/// Write atomically (temp file, then rename) with mode 0600.
+/// Sign and write atomically (temp file, then rename) with mode 0600.
 fn write_record(dir: &Path, r: &Record) -> anyhow::Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!(".tmp-{}-{}", r.code, std::process::id()));
-    let body = serde_json::to_vec_pretty(r)?;
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(&body)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, file_of(dir, &r.code))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("cannot store approval {} in {}: {e}", r.code, dir.display());
-    }
-    Ok(())
+    let value = serde_json::to_value(r)?;
+    crate::signing::write_signed(crate::signing::Kind::Approval, &file_of(dir, &r.code), value)
+        .with_context(|| format!("cannot store approval {}", r.code))
 }
 
 #[cfg(test)]
@@ -357,6 +408,8 @@ mod tests {
             confirm: "db".into(),
             plan_text: String::new(),
             agent: None,
+            lower: None,
+            mac: None,
         };
         write_record(dir, &r).unwrap();
     }
@@ -410,10 +463,42 @@ mod tests {
     }
 
     #[test]
+    fn edited_or_hand_written_files_approve_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("approvals");
+        private_dir(&dir).unwrap();
+        let now = now_unix();
+        record(&dir, "EEE-666", "fp", Status::Pending, now + 600);
+        // An agent's file tool turns pending into approved.
+        let path = dir.join("EEE-666.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"pending\"", "\"approved\"")).unwrap();
+        assert!(consume_in(&dir, "fp", None).unwrap().is_none());
+        assert!(get_in(&dir, "EEE-666").is_err());
+        assert_eq!(rejected_in(&dir), vec![path.clone()]);
+        // A script writes a record from scratch (no signature, or a made-up one).
+        let mut v: serde_json::Value = serde_json::from_str(&text.replace("\"pending\"", "\"approved\"")).unwrap();
+        v["code"] = "FFF-777".into();
+        v["mac"] = "00".repeat(32).into();
+        std::fs::write(dir.join("FFF-777.json"), v.to_string()).unwrap();
+        assert!(consume_in(&dir, "fp", None).unwrap().is_none());
+        assert_eq!(rejected_in(&dir).len(), 2);
+        // A genuine approval, used once; its file restored afterwards approves nothing.
+        record(&dir, "GGG-888", "fp2", Status::Pending, now + 600);
+        mark_approved_in(&dir, "GGG-888", Duration::from_secs(600)).unwrap();
+        let saved = std::fs::read(dir.join("GGG-888.json")).unwrap();
+        assert!(consume_in(&dir, "fp2", None).unwrap().is_some());
+        std::fs::write(dir.join("GGG-888.json"), saved).unwrap();
+        assert!(consume_in(&dir, "fp2", None).unwrap().is_none());
+    }
+
+    #[test]
     fn file_modes() {
         let d = tempfile::tempdir().unwrap();
-        record(d.path(), "DDD-555", "fp", Status::Pending, now_unix() + 60);
-        let mode = std::fs::metadata(d.path().join("DDD-555.json"))
+        let dir = d.path().join("approvals");
+        private_dir(&dir).unwrap();
+        record(&dir, "DDD-555", "fp", Status::Pending, now_unix() + 60);
+        let mode = std::fs::metadata(dir.join("DDD-555.json"))
             .unwrap()
             .permissions()
             .mode()

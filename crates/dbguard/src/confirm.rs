@@ -1,8 +1,9 @@
 //! Typed confirmations from a person at a terminal.
 //!
 //! The one question every door asks before prompting: is there a human here? Only when
-//! standard input and standard error are terminals AND no AI agent is detected in the
-//! environment. No variable can turn a non-terminal into an interactive session, and an
+//! standard input and standard error are terminals AND no AI agent is detected, neither in
+//! the environment nor among the processes behind this one (its ancestors, its terminal
+//! session, and the program holding its terminal: see `procs.rs`). No variable can turn a non-terminal into an interactive session, and an
 //! agent variable always means "never prompt" (even inside a pseudo-terminal an agent
 //! made). Confirmations are typed words (the database name), never y/N: a tired person
 //! or a careless agent cannot get through by pressing Enter.
@@ -21,6 +22,13 @@ pub fn interactive_human() -> Result<(), String> {
     }
     if !std::io::stderr().is_terminal() {
         return Err("standard error is not a terminal: there is no person to ask".into());
+    }
+    if let Some(found) = crate::procs::agent_behind_me() {
+        return Err(format!(
+            "an AI agent ({}, process {}) is {}: dbguard never asks an agent for consent, even with its \
+environment variables removed or through a terminal it drives; run it in a terminal of your own that no agent started",
+            found.agent, found.pid, found.relation
+        ));
     }
     Ok(())
 }

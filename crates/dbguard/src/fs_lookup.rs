@@ -64,12 +64,33 @@ impl Lookup for FsLookup {
         Some(is_db_data_dir(&p))
     }
 
+    fn dbguard_home(&self) -> Option<String> {
+        let d = crate::config::data_dir();
+        Some(std::path::absolute(&d).unwrap_or(d).to_string_lossy().into_owned())
+    }
+
+    fn resolve_path(&self, path: &str) -> Option<String> {
+        Some(resolve_on_disk(&self.path(path)).to_string_lossy().into_owned())
+    }
+
     fn package_script(&self, name: &str) -> Option<String> {
         let pkg = self.package_json.get_or_init(|| {
             let text = std::fs::read_to_string(self.cwd.join("package.json")).ok()?;
             serde_json::from_str(&text).ok()
         });
         pkg.as_ref()?.get("scripts")?.get(name)?.as_str().map(str::to_owned)
+    }
+}
+
+/// `p` with symlinks followed: the file itself when it exists, else its folder (a new file
+/// in a linked folder), else `p` as it is.
+pub fn resolve_on_disk(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    match (p.parent().and_then(|d| std::fs::canonicalize(d).ok()), p.file_name()) {
+        (Some(d), Some(n)) => d.join(n),
+        _ => p.to_path_buf(),
     }
 }
 

@@ -63,6 +63,7 @@ pub fn kind_label(kind: FindingKind) -> &'static str {
         FindingKind::FlushStore => "FLUSH STORE",
         FindingKind::Unknown => "UNKNOWN EFFECT",
         FindingKind::Unparseable => "UNPARSEABLE",
+        FindingKind::GuardSettings => "CHANGES DBGUARD'S OWN SETTINGS",
     }
 }
 

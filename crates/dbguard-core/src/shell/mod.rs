@@ -263,6 +263,11 @@ impl Analyzer<'_> {
                     self.push(f);
                 }
             }
+            if matches!(r.kind, RedirectKind::Output | RedirectKind::Append) {
+                if let Some(f) = recognizers::guard_settings::redirect(&r.target.text, &sc.text, self.lookup) {
+                    self.push(f);
+                }
+            }
         }
         let own: Vec<(String, String)> = sc.assigns.iter().map(|(k, v)| (k.clone(), v.text.clone())).collect();
         if sc.words.is_empty() {
@@ -393,6 +398,8 @@ impl Analyzer<'_> {
         statement: &str,
         xargs: Option<Input>,
     ) {
+        let guard = recognizers::guard_settings::check(name, args, statement, self.lookup);
+        self.out.findings.extend(guard);
         let Some(rec) = recognizers::find(name) else { return };
         let inv = Invocation {
             program: name,

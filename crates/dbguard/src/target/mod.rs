@@ -122,6 +122,9 @@ pub struct ResolvedTarget {
     pub config_file: Option<PathBuf>,
     /// Traps noticed on the way (DATABASE_URL in the shell differs from .env, ...). Redacted.
     pub warnings: Vec<String>,
+    /// When dbguard's remembered classification raised what the rules say (see `sticky.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remembered: Option<crate::sticky::Override>,
 }
 
 /// A second database named by the same configuration.
@@ -184,7 +187,14 @@ pub fn resolve(req: &ResolveRequest) -> anyhow::Result<ResolvedTarget> {
     };
     let mut t = r.run(&config);
     t.config_file = config.path.clone();
+    let mut remembered_warnings = Vec::new();
+    if t.url.is_some() {
+        // A database once production or protected stays so until a person lowers it.
+        crate::sticky::apply(&mut t);
+        remembered_warnings = std::mem::take(&mut t.warnings);
+    }
     t.warnings = std::mem::take(&mut r.warnings);
+    t.warnings.extend(remembered_warnings);
     t.warnings.extend(r.cache.notes.iter().cloned());
     if let Some(p) = &r.prisma {
         t.warnings.extend(p.notes.iter().cloned());
@@ -376,6 +386,7 @@ impl Resolver<'_> {
             related: Vec::new(),
             config_file: None,
             warnings: Vec::new(),
+            remembered: None,
         };
         if let Some(f) = &found {
             let parts = parse_parts(&f.value, &f.base, self.hint.engine);

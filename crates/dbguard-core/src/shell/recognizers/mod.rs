@@ -23,6 +23,7 @@ pub mod docker;
 pub mod drizzle;
 pub mod files;
 pub mod flyway;
+pub mod guard_settings;
 pub mod inline_code;
 pub mod jvm_build;
 pub mod knex;
