@@ -176,6 +176,49 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
     Ok(pending_of(&record))
 }
 
+/// Create (or reuse) a request to lower a remembered classification; `dbguard approve`
+/// applies it. `confirm` is what the person types (the database name).
+pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &str) -> anyhow::Result<Pending> {
+    let dir = dir();
+    private_dir(&dir).context("cannot store the approval request")?;
+    let now = now_unix();
+    let fp = format!(
+        "classify\0{}\0{}\0{}",
+        l.identity, l.drop_production, l.drop_protected
+    );
+    let fp = blake3::hash(fp.as_bytes()).to_hex()[..32].to_string();
+    let existing = load_all(&dir)?;
+    if let Some(r) = existing
+        .iter()
+        .find(|r| r.status == Status::Pending && r.fingerprint == fp && r.expires_unix > now)
+    {
+        return Ok(pending_of(r));
+    }
+    let mut code = new_code();
+    while existing.iter().any(|r| r.code == code) {
+        code = new_code();
+    }
+    let record = Record {
+        code,
+        fingerprint: fp,
+        status: Status::Pending,
+        created_unix: now,
+        expires_unix: now + ttl().as_secs() as i64,
+        approved_unix: None,
+        command: format!("dbguard classify {}", l.asked),
+        cwd: String::new(),
+        target: Some(l.display.clone()),
+        environment: "production".into(),
+        confirm: confirm.to_string(),
+        plan_text: plan_text.to_string(),
+        agent: crate::plan::agent_in_env().map(str::to_string),
+        lower: Some(l.clone()),
+        mac: None,
+    };
+    write_record(&dir, &record)?;
+    Ok(pending_of(&record))
+}
+
 fn pending_of(r: &Record) -> Pending {
     Pending {
         code: r.code.clone(),

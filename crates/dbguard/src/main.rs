@@ -61,6 +61,8 @@ enum Command {
     Approvals(commands::approve::ListArgs),
     /// Discard an approval code.
     Deny(commands::approve::DenyArgs),
+    /// Change what dbguard remembers about a database (lowering needs a person's approval).
+    Classify(commands::classify::Args),
     /// Show the audit log of destructive operations and verdicts.
     Log(commands::log::Args),
     /// Pre-command hook for coding agents: reads the agent's payload on stdin, answers in its protocol.
@@ -108,6 +110,7 @@ fn main() -> std::process::ExitCode {
         Command::Approve(a) => commands::approve::approve(a),
         Command::Approvals(a) => commands::approve::list(a),
         Command::Deny(a) => commands::approve::deny(a),
+        Command::Classify(a) => commands::classify::run(a),
         Command::Log(a) => commands::log::run(a),
         Command::Hook(a) => commands::hook::run(a),
         Command::Init(a) => commands::init::run(a),

@@ -211,6 +211,26 @@ fn lower_command(identity: &str, env: Option<Environment>, unprotect: bool) -> S
     s
 }
 
+/// Raise what is remembered (anyone may: raising only makes dbguard stricter).
+pub fn raise(identity: &str, display: &str, production: bool, protected: bool, rule: &str) -> anyhow::Result<Remembered> {
+    let dir = dir();
+    let old = load(&dir, identity);
+    let r = Remembered {
+        identity: identity.to_string(),
+        display: old.as_ref().map(|o| o.display.clone()).unwrap_or_else(|| display.to_string()),
+        production: production || old.as_ref().is_some_and(|o| o.production),
+        protected: protected || old.as_ref().is_some_and(|o| o.protected),
+        since_unix: old
+            .as_ref()
+            .map(|o| o.since_unix)
+            .unwrap_or_else(crate::snapshot::store::now_unix),
+        rule: old.as_ref().map(|o| o.rule.clone()).unwrap_or_else(|| rule.to_string()),
+        mac: None,
+    };
+    store(&dir, &r)?;
+    Ok(r)
+}
+
 /// Apply a person's lowering (called by `dbguard approve` after the typed confirmation).
 pub fn lower(l: &Lowering) -> anyhow::Result<String> {
     lower_in(&dir(), l)

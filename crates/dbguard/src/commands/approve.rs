@@ -65,6 +65,13 @@ pub fn approve(a: ApproveArgs) -> anyhow::Result<u8> {
         eprintln!("dbguard: the name did not match: not approved (the code stays pending until it expires; `dbguard deny {}` discards it).", r.code);
         return Ok(exit::BLOCKED);
     }
+    if let Some(l) = &r.lower {
+        // A request to lower a remembered classification: applied here, by the person.
+        let done = crate::sticky::lower(l)?;
+        approval::deny(&r.code)?;
+        eprintln!("dbguard: approved {}: {done}.", r.code);
+        return Ok(exit::OK);
+    }
     let done = approval::mark_approved(&r.code)?;
     eprintln!(
         "dbguard: approved {} until {}. Rerun the same command (same directory); dbguard takes the snapshot, runs it once, and verifies.",
@@ -103,6 +110,12 @@ fn row(r: &Record) -> Row<'_> {
 
 pub fn list(a: ListArgs) -> anyhow::Result<u8> {
     let all = approval::list()?;
+    for f in approval::rejected() {
+        eprintln!(
+            "dbguard: warning: {} was changed or written outside dbguard (its signature does not match): it approves nothing",
+            f.display()
+        );
+    }
     if a.json {
         let rows: Vec<Row<'_>> = all.iter().map(row).collect();
         crate::output::print_json(&rows)?;

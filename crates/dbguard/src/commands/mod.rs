@@ -2,6 +2,7 @@
 
 pub mod approve;
 pub mod check;
+pub mod classify;
 pub mod doctor;
 pub mod hook;
 pub mod init;

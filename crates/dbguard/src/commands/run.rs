@@ -252,6 +252,12 @@ impl Guarded<'_> {
                 e.approval = Some(pending.code.clone());
                 e.detail = Some(why.clone());
                 self.record_refusal(&e);
+                for f in approval::rejected() {
+                    eprintln!(
+                        "dbguard: warning: {} was changed or written outside dbguard (its signature does not match): it approves nothing",
+                        f.display()
+                    );
+                }
                 if self.human() {
                     eprintln!(
                         "dbguard: NEEDS APPROVAL: this command would destroy data, and it did not run.\n{}  approval:    {} (expires {})\n\n{}\n(No prompt here: {why}.)",

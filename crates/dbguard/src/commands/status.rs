@@ -310,8 +310,23 @@ fn render(r: &Report) -> String {
     label(
         &mut o,
         "Protected",
-        if t.protected { "yes (dbguard.toml)" } else { "no" },
+        match (t.protected, t.remembered.as_ref()) {
+            (true, Some(r)) if !r.rules_protected => "yes (remembered by dbguard)",
+            (true, _) => "yes (dbguard.toml)",
+            (false, _) => "no",
+        },
     );
+    if let Some(r) = &t.remembered {
+        label(
+            &mut o,
+            "Remembered",
+            &format!(
+                "dbguard remembers this database as stricter than dbguard.toml now says ({}), since {} ({}); \
+                 this overrides the file until a person lowers it: `{}`, then `dbguard approve <code>`",
+                r.rules_say, r.since, r.first_rule, r.lower_with
+            ),
+        );
+    }
     if let Some(sp) = &r.search_path {
         label(
             &mut o,

@@ -1,4 +1,5 @@
-//! Claude Code `PreToolUse` hook protocol (matcher `Bash`, configured in
+//! Claude Code `PreToolUse` hook protocol (matcher `Bash|Edit|Write|MultiEdit|NotebookEdit`:
+//! shell commands here, file edits in `edits.rs`; configured in
 //! `.claude/settings.json` / `~/.claude/settings.json` under `hooks.PreToolUse`).
 //!
 //! Sources (checked for this implementation):
@@ -21,11 +22,12 @@ use super::{cwd_from, parse_json, str_field, Decision, Payload};
 /// Parse a Claude Code (or Codex, same shape) `PreToolUse` payload.
 pub fn parse(raw: &[u8]) -> Result<Payload, String> {
     let v = parse_json(raw)?;
-    parse_value(&v, &["Bash"])
+    parse_value(&v, &["Bash"], super::edits::CLAUDE_TOOLS)
 }
 
-/// Shared with Codex: `tool_name` must be one of `shell_tools` for the command to be checked.
-pub(crate) fn parse_value(v: &Value, shell_tools: &[&str]) -> Result<Payload, String> {
+/// Shared with Codex: `tool_name` must be one of `shell_tools` for the command to be checked,
+/// or one of `edit_tools` for the files it writes to be.
+pub(crate) fn parse_value(v: &Value, shell_tools: &[&str], edit_tools: &[&str]) -> Result<Payload, String> {
     if !v.is_object() {
         return Err("payload is not a JSON object".into());
     }
@@ -35,6 +37,14 @@ pub(crate) fn parse_value(v: &Value, shell_tools: &[&str]) -> Result<Payload, St
         }
     }
     let tool = str_field(v, "tool_name").ok_or("payload has no tool_name")?;
+    if edit_tools.contains(&tool) {
+        let input = v.get("tool_input").ok_or("payload has no tool_input")?;
+        return Ok(Payload::FileEdit {
+            tool: tool.to_string(),
+            paths: super::edits::paths_of(tool, input),
+            cwd: cwd_from(str_field(v, "cwd")),
+        });
+    }
     if !shell_tools.contains(&tool) {
         return Ok(Payload::OtherTool);
     }

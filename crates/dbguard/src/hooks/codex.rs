@@ -23,7 +23,7 @@ use super::{parse_json, Decision, Payload};
 pub fn parse(raw: &[u8]) -> Result<Payload, String> {
     let v = parse_json(raw)?;
     // Codex names its shell tool `Bash` in hooks (exec_command and unified exec included).
-    super::claude::parse_value(&v, &["Bash", "shell", "exec_command"])
+    super::claude::parse_value(&v, &["Bash", "shell", "exec_command"], super::edits::CODEX_TOOLS)
 }
 
 pub fn render(decision: &Decision) -> Option<String> {

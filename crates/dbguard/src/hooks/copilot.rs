@@ -25,7 +25,8 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
         return Err("payload is not a JSON object".into());
     }
     let tool = str_field(&v, "toolName").ok_or("payload has no toolName")?;
-    if !SHELL_TOOLS.contains(&tool) {
+    let edit = super::edits::COPILOT_TOOLS.contains(&tool);
+    if !SHELL_TOOLS.contains(&tool) && !edit {
         return Ok(Payload::OtherTool);
     }
     let args: Value = match v.get("toolArgs") {
@@ -33,6 +34,13 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
         Some(o @ Value::Object(_)) => o.clone(),
         _ => return Err("payload has no toolArgs".into()),
     };
+    if edit {
+        return Ok(Payload::FileEdit {
+            tool: tool.to_string(),
+            paths: super::edits::paths_of(tool, &args),
+            cwd: cwd_from(str_field(&v, "cwd")),
+        });
+    }
     let command = str_field(&args, "command").ok_or("toolArgs has no command string")?;
     Ok(Payload::Shell {
         command: command.to_string(),

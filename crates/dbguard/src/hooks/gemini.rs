@@ -1,4 +1,5 @@
-//! Gemini CLI `BeforeTool` hook protocol (matcher `run_shell_command`, configured in
+//! Gemini CLI `BeforeTool` hook protocol (matcher `run_shell_command|write_file|replace`:
+//! file edits are decided in `edits.rs`; configured in
 //! `.gemini/settings.json` / `~/.gemini/settings.json` under `hooks.BeforeTool`).
 //!
 //! Sources (checked for this implementation):
@@ -30,6 +31,14 @@ pub fn parse(raw: &[u8]) -> Result<Payload, String> {
         }
     }
     let tool = str_field(&v, "tool_name").ok_or("payload has no tool_name")?;
+    if super::edits::GEMINI_TOOLS.contains(&tool) {
+        let input = v.get("tool_input").ok_or("payload has no tool_input")?;
+        return Ok(Payload::FileEdit {
+            tool: tool.to_string(),
+            paths: super::edits::paths_of(tool, input),
+            cwd: cwd_from(str_field(&v, "cwd")),
+        });
+    }
     if tool != "run_shell_command" {
         return Ok(Payload::OtherTool);
     }

@@ -50,6 +50,7 @@ pub mod claude;
 pub mod codex;
 pub mod copilot;
 pub mod cursor;
+pub mod edits;
 pub mod gemini;
 
 use std::fmt::Write as _;
@@ -140,6 +141,12 @@ pub enum Payload {
         cwd: PathBuf,
         /// The tool's own input object (Claude/Codex), kept to rewrite it faithfully.
         tool_input: Option<serde_json::Value>,
+    },
+    /// A file edit or write by the agent's own file tools (see `edits.rs`).
+    FileEdit {
+        tool: String,
+        paths: Vec<String>,
+        cwd: PathBuf,
     },
     /// Some other tool (the matcher let it through): not dbguard's business.
     OtherTool,
@@ -245,7 +252,10 @@ fn decide_inner(agent: Agent, command: &str, cwd: &Path, opts: Options) -> Decis
     if !plan.destructive() {
         return Decision::Allow;
     }
-    let outcome = decide_destructive(agent, &plan, opts);
+    let outcome = match guard_settings_outcome(&plan) {
+        Some(o) => o,
+        None => decide_destructive(agent, &plan, opts),
+    };
     if opts.probe {
         return outcome.decision;
     }
@@ -268,6 +278,29 @@ that the audit log needs fixing (see `dbguard doctor`).",
             )),
         },
     }
+}
+
+/// A shell command that changes dbguard's own settings (sed -i dbguard.toml, rm of the
+/// hook settings, writes into the data directory): denied, whatever the environment.
+fn guard_settings_outcome(plan: &Plan) -> Option<Outcome> {
+    let f = plan
+        .analysis
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::GuardSettings)?;
+    let msg = format!(
+        "dbguard stopped this command: {}.\n\nDo not retry it, and do not work around it (no other command, \
+file tool or script that changes the same file). dbguard's own settings and records are changed by the user, \
+by hand. If a change is needed, tell the user exactly what you would change and why. To lower a database's \
+classification, the user runs `dbguard classify <database> <environment>` and approves it with `dbguard \
+approve <code>` in their own terminal.",
+        redact_text(&f.detail)
+    );
+    Some(Outcome {
+        decision: deny_both(msg),
+        code: None,
+        audit_outcome: crate::audit::outcome::BLOCKED,
+    })
 }
 
 /// A decision about a destructive command, with what the audit log records about it.
@@ -424,7 +457,7 @@ retry it and do not work around it. Ask the user to run it themselves, in their 
     }
 }
 
-fn deny_both(agent_message: String) -> Decision {
+pub(crate) fn deny_both(agent_message: String) -> Decision {
     let user_message = agent_message
         .lines()
         .next()
