@@ -435,6 +435,7 @@ fn write_record(dir: &Path, r: &Record) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn record(dir: &Path, code: &str, fp: &str, status: Status, expires: i64) {
         let r = Record {

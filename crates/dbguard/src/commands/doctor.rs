@@ -60,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     any_hook = true;
                     for cmd in cmds {
                         checks.push(probe_hook(&site, &cmd, &project, scope));
+                        checks.extend(probe_edits(&site, &cmd, &project, scope));
                     }
                 }
                 Err(e) => checks.push(Check {
@@ -248,6 +249,95 @@ fn probe_hook(site: &HookSite, command: &str, project: &Path, scope: &str) -> Ch
             detail: problems.join("; "),
         }
     }
+}
+
+/// A synthetic file-edit payload in the agent's own shape (None: the agent's hooks do not
+/// see file edits).
+pub fn edit_payload(agent: Agent, path: &str, cwd: &Path) -> Option<Value> {
+    let cwd = cwd.to_string_lossy().to_string();
+    Some(match agent {
+        Agent::Claude => json!({
+            "session_id": "dbguard-doctor", "transcript_path": "", "cwd": cwd, "permission_mode": "default",
+            "hook_event_name": "PreToolUse", "tool_name": "Edit",
+            "tool_input": {"file_path": path, "old_string": "production", "new_string": "development"},
+            "tool_use_id": "doctor"
+        }),
+        Agent::Codex => json!({
+            "session_id": "dbguard-doctor", "transcript_path": "", "cwd": cwd, "hook_event_name": "PreToolUse",
+            "tool_name": "apply_patch",
+            "tool_input": {"command": format!("*** Begin Patch\n*** Update File: {path}\n@@\n-a\n+b\n*** End Patch\n")},
+            "tool_use_id": "doctor"
+        }),
+        Agent::Gemini => json!({
+            "session_id": "dbguard-doctor", "transcript_path": "", "cwd": cwd, "hook_event_name": "BeforeTool",
+            "timestamp": "2026-01-01T00:00:00Z", "tool_name": "write_file",
+            "tool_input": {"file_path": path, "content": "x"}
+        }),
+        Agent::Copilot => json!({
+            "timestamp": 1_704_614_600_000_i64, "cwd": cwd, "toolName": "edit",
+            "toolArgs": json!({"path": path, "old_str": "a", "new_str": "b"}).to_string()
+        }),
+        Agent::Cursor => return None,
+    })
+}
+
+/// The file-edit half of a hook: its matcher covers the agent's file tools, an edit of
+/// dbguard.toml is denied and an edit of an ordinary file allowed.
+fn probe_edits(site: &HookSite, command: &str, project: &Path, scope: &str) -> Option<Check> {
+    let agent = site.agent;
+    let name = format!("{} file-edit guard ({scope})", agent.display());
+    let Some(bad) = edit_payload(agent, "dbguard.toml", project) else {
+        return Some(Check {
+            name,
+            ok: true,
+            detail: "Cursor has no hook before its agent's file edits: dbguard.toml and .cursor/hooks.json are \
+                     guarded there only by the shell analysis, signed records and remembered classifications"
+                .into(),
+        });
+    };
+    let mut problems = Vec::new();
+    if let Some(want) = init::matcher(agent) {
+        let matchers = init::installed_hook_matchers(site).unwrap_or_default();
+        if !matchers.iter().any(|m| m == want) {
+            problems.push(format!(
+                "the hook's matcher is {matchers:?}, not {want:?}: file edits do not reach dbguard (run `dbguard init \
+                 --agent {}`)",
+                agent.name()
+            ));
+        }
+    }
+    let good = edit_payload(agent, "src/dbguard_doctor_probe.rs", project)?;
+    match run_hook(command, &bad.to_string(), project) {
+        Ok((0, out, _)) if answer_stops(agent, &out) => {}
+        Ok((code, out, err)) => problems.push(format!(
+            "an edit of dbguard.toml was not denied (exit {code}, stdout {:?}, stderr {:?})",
+            out.trim(),
+            err.trim()
+        )),
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    match run_hook(command, &good.to_string(), project) {
+        Ok((0, out, _)) if out.trim().is_empty() => {}
+        Ok((code, out, err)) => problems.push(format!(
+            "an ordinary edit was not allowed silently (exit {code}, stdout {:?}, stderr {:?})",
+            out.trim(),
+            err.trim()
+        )),
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    Some(if problems.is_empty() {
+        Check {
+            name,
+            ok: true,
+            detail: "edits of dbguard.toml are denied, ordinary edits allowed".into(),
+        }
+    } else {
+        Check {
+            name,
+            ok: false,
+            detail: problems.join("; "),
+        }
+    })
 }
 
 fn check_config(project: &Path) -> Check {

@@ -342,12 +342,25 @@ fn command_key(agent: Agent) -> &'static str {
     }
 }
 
+/// The tools dbguard's hook entry matches: shell commands, and the agent's file-edit tools
+/// (denied on dbguard's own settings; sources in `hooks/edits.rs`). Cursor and Copilot CLI
+/// have no matcher (Copilot sends every tool; Cursor has no hook before its file edits).
+pub fn matcher(agent: Agent) -> Option<&'static str> {
+    match agent {
+        Agent::Claude => Some("Bash|Edit|Write|MultiEdit|NotebookEdit"),
+        Agent::Codex => Some("Bash|apply_patch|Edit|Write"),
+        Agent::Gemini => Some("run_shell_command|write_file|replace"),
+        Agent::Cursor | Agent::Copilot => None,
+    }
+}
+
 /// The handler entry dbguard installs.
 fn our_entry(agent: Agent, command: &str) -> Value {
+    let m = matcher(agent).unwrap_or_default();
     match agent {
-        Agent::Claude => json!({"matcher": "Bash", "hooks": [{"type": "command", "command": command}]}),
-        Agent::Codex => json!({"matcher": "Bash", "hooks": [{"type": "command", "command": command, "timeout": 30}]}),
-        Agent::Gemini => json!({"matcher": "run_shell_command", "hooks": [
+        Agent::Claude => json!({"matcher": m, "hooks": [{"type": "command", "command": command}]}),
+        Agent::Codex => json!({"matcher": m, "hooks": [{"type": "command", "command": command, "timeout": 30}]}),
+        Agent::Gemini => json!({"matcher": m, "hooks": [
             {"name": "dbguard", "type": "command", "command": command, "timeout": 10000}
         ]}),
         Agent::Cursor => json!({"command": command}),
@@ -388,6 +401,7 @@ fn merge_hook(root: &mut Value, agent: Agent, command: &str) -> anyhow::Result<b
     let mut found = false;
     let mut changed = false;
     for entry in arr.iter_mut() {
+        changed |= widen_matcher(entry, agent);
         let nested = entry.get("hooks").map(|h| h.is_array()).unwrap_or(false);
         let handlers: Vec<&mut Value> = if nested {
             entry
@@ -418,6 +432,49 @@ fn merge_hook(root: &mut Value, agent: Agent, command: &str) -> anyhow::Result<b
         changed = true;
     }
     Ok(changed)
+}
+
+/// A group holding only dbguard's handler, installed before file edits were guarded
+/// (matcher `Bash`): its matcher becomes [`matcher`]. Groups shared with other hooks are
+/// left alone (doctor reports them).
+fn widen_matcher(entry: &mut Value, agent: Agent) -> bool {
+    let Some(want) = matcher(agent) else { return false };
+    let only_ours = entry.get("hooks").and_then(|h| h.as_array()).is_some_and(|hs| {
+        !hs.is_empty()
+            && hs.iter().all(|h| {
+                h.get(command_key(agent))
+                    .and_then(|c| c.as_str())
+                    .is_some_and(|c| is_our_command(c, agent))
+            })
+    });
+    if !only_ours || entry.get("matcher").and_then(|m| m.as_str()) == Some(want) {
+        return false;
+    }
+    entry["matcher"] = Value::String(want.into());
+    true
+}
+
+/// The matchers of the groups holding dbguard's handler (for `doctor`).
+pub fn installed_matchers(root: &Value, agent: Agent) -> Vec<String> {
+    let Some(arr) = root
+        .get("hooks")
+        .and_then(|h| h.get(event_name(agent)))
+        .and_then(|a| a.as_array())
+    else {
+        return Vec::new();
+    };
+    arr.iter()
+        .filter(|e| {
+            e.get("hooks").and_then(|h| h.as_array()).is_some_and(|hs| {
+                hs.iter().any(|h| {
+                    h.get(command_key(agent))
+                        .and_then(|c| c.as_str())
+                        .is_some_and(|c| is_our_command(c, agent))
+                })
+            })
+        })
+        .map(|e| e.get("matcher").and_then(|m| m.as_str()).unwrap_or("").to_string())
+        .collect()
 }
 
 /// Remove dbguard's handlers, and the groups/arrays/objects left empty by that.
@@ -1230,6 +1287,12 @@ fn remove_file(path: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(anyhow!("removing {}: {e}", path.display())),
     }
+}
+
+/// The matchers of an installed hook's groups (for `doctor`).
+pub fn installed_hook_matchers(site: &HookSite) -> anyhow::Result<Vec<String>> {
+    let (_, root) = read_json(&site.path)?;
+    Ok(installed_matchers(&root, site.agent))
 }
 
 /// Read an installed hook's commands (for `doctor`).
