@@ -121,7 +121,9 @@ pub const AGENT_PATH_MARKERS: &[(&str, &str)] = &[
 ];
 
 /// Interpreters whose first operand is the program that really runs.
-const INTERPRETERS: &[&str] = &["node", "nodejs", "bun", "deno", "tsx", "ts-node", "python", "pypy", "uv", "uvx"];
+const INTERPRETERS: &[&str] = &[
+    "node", "nodejs", "bun", "deno", "tsx", "ts-node", "python", "pypy", "uv", "uvx",
+];
 
 fn base(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -134,7 +136,10 @@ fn program_name(name: &str) -> Option<&'static str> {
 }
 
 fn path_marker(text: &str) -> Option<&'static str> {
-    AGENT_PATH_MARKERS.iter().find(|(m, _)| text.contains(m)).map(|(_, a)| *a)
+    AGENT_PATH_MARKERS
+        .iter()
+        .find(|(m, _)| text.contains(m))
+        .map(|(_, a)| *a)
 }
 
 fn is_interpreter(name: &str) -> bool {
@@ -150,7 +155,11 @@ pub fn detect_process(p: &ProcessFacts) -> Option<&'static str> {
     if let Some(a) = program_name(&p.comm) {
         return Some(a);
     }
-    if let Some(a) = p.argv.first().and_then(|a0| program_name(base(a0)).or_else(|| path_marker(a0))) {
+    if let Some(a) = p
+        .argv
+        .first()
+        .and_then(|a0| program_name(base(a0)).or_else(|| path_marker(a0)))
+    {
         return Some(a);
     }
     if let Some(exe) = &p.exe {
@@ -182,7 +191,10 @@ pub fn detect_process(p: &ProcessFacts) -> Option<&'static str> {
 /// The first process of a chain (a process and its ancestors, or any related processes)
 /// that is an agent: its index and the agent's name.
 pub fn detect_in_chain(chain: &[ProcessFacts]) -> Option<(usize, &'static str)> {
-    chain.iter().enumerate().find_map(|(i, p)| detect_process(p).map(|a| (i, a)))
+    chain
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| detect_process(p).map(|a| (i, a)))
 }
 
 #[cfg(test)]
@@ -202,11 +214,19 @@ mod tests {
         let cases: &[(ProcessFacts, Option<&str>)] = &[
             // Claude Code, native: comm `claude`, title rewritten to its version.
             (
-                proc("claude", &["2.1.144"], Some("/home/u/.local/share/claude/versions/2.1.144")),
+                proc(
+                    "claude",
+                    &["2.1.144"],
+                    Some("/home/u/.local/share/claude/versions/2.1.144"),
+                ),
                 Some("Claude Code"),
             ),
             (
-                proc("2.1.37", &["2.1.37"], Some("/home/u/.local/share/claude/versions/2.1.37")),
+                proc(
+                    "2.1.37",
+                    &["2.1.37"],
+                    Some("/home/u/.local/share/claude/versions/2.1.37"),
+                ),
                 Some("Claude Code"),
             ),
             // Claude Code from npm.
@@ -218,30 +238,81 @@ mod tests {
                 ),
                 Some("Claude Code"),
             ),
-            (proc("codex", &["codex", "exec", "x"], Some("/usr/lib/node_modules/@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex")), Some("Codex")),
-            (proc("node", &["node", "/usr/local/bin/codex"], Some("/usr/bin/node")), Some("Codex")),
+            (
+                proc(
+                    "codex",
+                    &["codex", "exec", "x"],
+                    Some("/usr/lib/node_modules/@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex"),
+                ),
+                Some("Codex"),
+            ),
+            (
+                proc("node", &["node", "/usr/local/bin/codex"], Some("/usr/bin/node")),
+                Some("Codex"),
+            ),
             (
                 proc(
                     "node",
-                    &["/home/u/.local/share/cursor-agent/versions/2025.09.1/node", "--use-system-ca", "/home/u/.local/share/cursor-agent/versions/2025.09.1/index.js"],
+                    &[
+                        "/home/u/.local/share/cursor-agent/versions/2025.09.1/node",
+                        "--use-system-ca",
+                        "/home/u/.local/share/cursor-agent/versions/2025.09.1/index.js",
+                    ],
                     Some("/home/u/.local/share/cursor-agent/versions/2025.09.1/node"),
                 ),
                 Some("Cursor"),
             ),
-            (proc("node", &["node", "--max-old-space-size=8192", "/usr/local/bin/gemini"], Some("/usr/bin/node")), Some("Gemini CLI")),
-            (proc("node", &["node", "/usr/lib/node_modules/@github/copilot/index.js"], None), Some("GitHub Copilot CLI")),
-            (proc("aider", &["/usr/bin/python3", "/home/u/.local/bin/aider", "--model", "x"], Some("/usr/bin/python3.11")), Some("aider")),
-            (proc("python3", &["python3", "-m", "aider"], Some("/usr/bin/python3.11")), Some("aider")),
+            (
+                proc(
+                    "node",
+                    &["node", "--max-old-space-size=8192", "/usr/local/bin/gemini"],
+                    Some("/usr/bin/node"),
+                ),
+                Some("Gemini CLI"),
+            ),
+            (
+                proc(
+                    "node",
+                    &["node", "/usr/lib/node_modules/@github/copilot/index.js"],
+                    None,
+                ),
+                Some("GitHub Copilot CLI"),
+            ),
+            (
+                proc(
+                    "aider",
+                    &["/usr/bin/python3", "/home/u/.local/bin/aider", "--model", "x"],
+                    Some("/usr/bin/python3.11"),
+                ),
+                Some("aider"),
+            ),
+            (
+                proc("python3", &["python3", "-m", "aider"], Some("/usr/bin/python3.11")),
+                Some("aider"),
+            ),
             (proc("opencode", &["opencode"], None), Some("opencode")),
             (proc("bash", &["amp"], Some("/usr/bin/bash")), Some("Amp")),
             // `exec -a claude bash`: comm stays bash, argv[0] says claude.
-            (proc("bash", &["claude", "-c", "x"], Some("/usr/bin/bash")), Some("Claude Code")),
+            (
+                proc("bash", &["claude", "-c", "x"], Some("/usr/bin/bash")),
+                Some("Claude Code"),
+            ),
             // A login shell, a terminal, an editor, a database tool: not agents.
             (proc("bash", &["-bash"], Some("/usr/bin/bash")), None),
-            (proc("gnome-terminal-", &["/usr/libexec/gnome-terminal-server"], None), None),
+            (
+                proc("gnome-terminal-", &["/usr/libexec/gnome-terminal-server"], None),
+                None,
+            ),
             (proc("tmux: server", &["tmux"], Some("/usr/bin/tmux")), None),
             (proc("node", &["node", "server.js"], Some("/usr/bin/node")), None),
-            (proc("python3", &["python3", "manage.py", "runserver"], Some("/usr/bin/python3")), None),
+            (
+                proc(
+                    "python3",
+                    &["python3", "manage.py", "runserver"],
+                    Some("/usr/bin/python3"),
+                ),
+                None,
+            ),
             (proc("vim", &["vim", "codex-notes.md"], None), None),
             (proc("psql", &["psql", "-d", "claude"], None), None),
             (proc("sshd", &["sshd: u@pts/0"], None), None),

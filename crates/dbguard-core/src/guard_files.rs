@@ -32,12 +32,10 @@ pub fn guarded(path: &str, data_dir: Option<&str>) -> Option<&'static str> {
         (Some(".codex"), "hooks.json") => Some("Codex's hooks file, where dbguard's hook is installed"),
         (Some(".codex"), "config.toml") => Some("Codex's configuration, which turns its hooks on or off"),
         (Some(".gemini"), "settings.json") => Some("Gemini CLI's settings, where dbguard's hook is installed"),
-        (Some("hooks"), n) if n.ends_with(".json") && comps.len() >= 3 => {
-            match comps[comps.len() - 3] {
-                ".github" | ".copilot" => Some("GitHub Copilot CLI's hooks, where dbguard's hook is installed"),
-                _ => None,
-            }
-        }
+        (Some("hooks"), n) if n.ends_with(".json") && comps.len() >= 3 => match comps[comps.len() - 3] {
+            ".github" | ".copilot" => Some("GitHub Copilot CLI's hooks, where dbguard's hook is installed"),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -51,9 +49,7 @@ pub fn guarded_dir(path: &str, data_dir: Option<&str>) -> Option<&'static str> {
     let p = normalize(path);
     let trimmed = p.trim_end_matches('/');
     let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
-    if matches!(name, ".claude" | ".cursor" | ".codex" | ".gemini" | ".copilot")
-        || trimmed.ends_with(".github/hooks")
-    {
+    if matches!(name, ".claude" | ".cursor" | ".codex" | ".gemini" | ".copilot") || trimmed.ends_with(".github/hooks") {
         return Some("an agent's settings folder, where dbguard's hook is installed");
     }
     if let Some(d) = data_dir {
@@ -82,9 +78,11 @@ fn in_data_dir(p: &str, data_dir: Option<&str>) -> bool {
             return true;
         }
     }
-    [".local/share/dbguard", ".config/dbguard"]
-        .iter()
-        .any(|suffix| p.contains(&format!("/{suffix}/")) || p.ends_with(&format!("/{suffix}")) || p.starts_with(&format!("~/{suffix}")))
+    [".local/share/dbguard", ".config/dbguard"].iter().any(|suffix| {
+        p.contains(&format!("/{suffix}/"))
+            || p.ends_with(&format!("/{suffix}"))
+            || p.starts_with(&format!("~/{suffix}"))
+    })
 }
 
 /// Lexical normalization: `//` and `/./` collapse, `..` removes the previous component
@@ -162,7 +160,16 @@ mod tests {
     #[test]
     fn guarded_dirs() {
         let home = Some("/home/u/.local/share/dbguard");
-        for p in [".claude", ".claude/", "/p/.cursor", ".github/hooks", "/home/u/.local/share", "/home/u", "/", "~"] {
+        for p in [
+            ".claude",
+            ".claude/",
+            "/p/.cursor",
+            ".github/hooks",
+            "/home/u/.local/share",
+            "/home/u",
+            "/",
+            "~",
+        ] {
             assert!(guarded_dir(p, home).is_some(), "{p}");
         }
         for p in ["node_modules", "/tmp/x", ".github", "src"] {

@@ -182,10 +182,7 @@ pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &
     let dir = dir();
     private_dir(&dir).context("cannot store the approval request")?;
     let now = now_unix();
-    let fp = format!(
-        "classify\0{}\0{}\0{}",
-        l.identity, l.drop_production, l.drop_protected
-    );
+    let fp = format!("classify\0{}\0{}\0{}", l.identity, l.drop_production, l.drop_protected);
     let fp = blake3::hash(fp.as_bytes()).to_hex()[..32].to_string();
     let existing = load_all(&dir)?;
     if let Some(r) = existing
@@ -389,7 +386,9 @@ pub fn rejected() -> Vec<PathBuf> {
 }
 
 fn rejected_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())

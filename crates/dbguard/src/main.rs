@@ -16,10 +16,10 @@ mod mcp;
 mod output;
 mod plan;
 mod procs;
-mod signing;
-mod sticky;
 mod report;
+mod signing;
 mod snapshot;
+mod sticky;
 mod target;
 
 use clap::{Parser, Subcommand};

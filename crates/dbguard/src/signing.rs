@@ -55,9 +55,12 @@ pub fn secret_for(records_dir: &Path) -> anyhow::Result<[u8; 32]> {
 fn secret_at(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            return bytes
-                .try_into()
-                .map_err(|_| anyhow!("{} is not a dbguard key (32 bytes); remove it to start over (every approval then lapses)", path.display()))
+            return bytes.try_into().map_err(|_| {
+                anyhow!(
+                    "{} is not a dbguard key (32 bytes); remove it to start over (every approval then lapses)",
+                    path.display()
+                )
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => bail!("cannot read dbguard's signing key {}: {e}", path.display()),
@@ -152,10 +155,15 @@ pub fn verify_with(secret: &[u8; 32], kind: Kind, v: &Value) -> bool {
 /// Sign `value` and write it to `path` atomically (a temporary file in the same folder, then
 /// rename), mode 0600. The folder's key is used (see [`secret_for`]).
 pub fn write_signed(kind: Kind, path: &Path, mut value: Value) -> anyhow::Result<()> {
-    let dir = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
     sign_with(&secret_for(dir)?, kind, &mut value)?;
     let body = serde_json::to_vec_pretty(&value)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -188,9 +196,10 @@ mod tests {
         sign_with(&k, Kind::Approval, &mut r).unwrap();
         assert!(verify_with(&k, Kind::Approval, &r));
         // Key order in the file does not matter; content does.
-        let reordered: Value = serde_json::from_str(
-            &r.to_string().replace(r#""code":"AAA-222","status":"pending""#, r#""status":"pending","code":"AAA-222""#),
-        )
+        let reordered: Value = serde_json::from_str(&r.to_string().replace(
+            r#""code":"AAA-222","status":"pending""#,
+            r#""status":"pending","code":"AAA-222""#,
+        ))
         .unwrap();
         assert!(verify_with(&k, Kind::Approval, &reordered));
         let mut edited = r.clone();

@@ -124,7 +124,11 @@ pub fn load(dir: &Path, identity: &str) -> Option<Remembered> {
 
 fn store(dir: &Path, r: &Remembered) -> anyhow::Result<()> {
     crate::audit::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
-    signing::write_signed(Kind::Classification, &file_of(dir, &r.identity), serde_json::to_value(r)?)
+    signing::write_signed(
+        Kind::Classification,
+        &file_of(dir, &r.identity),
+        serde_json::to_value(r)?,
+    )
 }
 
 /// Remember what `t` is now, and raise it to what was remembered. Never fails: a data
@@ -137,9 +141,9 @@ pub fn apply_in(dir: &Path, t: &mut ResolvedTarget) {
     let Some(id) = identity(t) else { return };
     let stored = load(dir, &id);
     let is_prod = t.environment == Environment::Production;
-    let now_raises = stored
-        .as_ref()
-        .map_or(is_prod || t.protected, |s| (is_prod && !s.production) || (t.protected && !s.protected));
+    let now_raises = stored.as_ref().map_or(is_prod || t.protected, |s| {
+        (is_prod && !s.production) || (t.protected && !s.protected)
+    });
     if now_raises {
         let r = Remembered {
             identity: id.clone(),
@@ -212,12 +216,21 @@ fn lower_command(identity: &str, env: Option<Environment>, unprotect: bool) -> S
 }
 
 /// Raise what is remembered (anyone may: raising only makes dbguard stricter).
-pub fn raise(identity: &str, display: &str, production: bool, protected: bool, rule: &str) -> anyhow::Result<Remembered> {
+pub fn raise(
+    identity: &str,
+    display: &str,
+    production: bool,
+    protected: bool,
+    rule: &str,
+) -> anyhow::Result<Remembered> {
     let dir = dir();
     let old = load(&dir, identity);
     let r = Remembered {
         identity: identity.to_string(),
-        display: old.as_ref().map(|o| o.display.clone()).unwrap_or_else(|| display.to_string()),
+        display: old
+            .as_ref()
+            .map(|o| o.display.clone())
+            .unwrap_or_else(|| display.to_string()),
         production: production || old.as_ref().is_some_and(|o| o.production),
         protected: protected || old.as_ref().is_some_and(|o| o.protected),
         since_unix: old

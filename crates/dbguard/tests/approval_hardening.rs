@@ -101,12 +101,7 @@ impl Lab {
     /// runs `$DRIVE` (the driver with dbguard approve CODE). `launcher` is the program that
     /// runs the script (a shell, a renamed copy of one...). Returns (exit code, screen).
     fn approve_via(&self, launcher: &[&str], script: &str, code: &str, answer: &str) -> (i32, String) {
-        let drive = format!(
-            "python3 {} {} approve {}",
-            self.driver.display(),
-            bin().display(),
-            code
-        );
+        let drive = format!("python3 {} {} approve {}", self.driver.display(), bin().display(), code);
         let mut c = clean(launcher[0]);
         c.args(&launcher[1..]).arg("-c").arg(script).current_dir(self.cwd());
         c.env("DRIVE", &drive).env("PTY_ANSWER", answer);
@@ -158,7 +153,11 @@ impl Lab {
 fn wait_for(path: &Path) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "{} never appeared", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -179,7 +178,12 @@ fn an_agent_in_the_process_tree_cannot_approve_without_its_variables_or_through_
     assert!(screen.contains("ancestor"), "{screen}");
 
     // 2. `exec -a codex`: the process keeps bash's name, its argv[0] says codex.
-    let (st, screen) = lab.approve_via(&["bash"], "exec -a codex bash -c \"$DRIVE; exit \\$?\"", &code, "app.db");
+    let (st, screen) = lab.approve_via(
+        &["bash"],
+        "exec -a codex bash -c \"$DRIVE; exit \\$?\"",
+        &code,
+        "app.db",
+    );
     assert_eq!(st, 3, "{screen}");
     assert!(screen.contains("AI agent (Codex"), "{screen}");
 
@@ -200,7 +204,11 @@ fn an_agent_in_the_process_tree_cannot_approve_without_its_variables_or_through_
     .env("DBGUARD_CONFIG", &lab.w.config);
     let out = c.stdin(Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Gemini CLI"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Gemini CLI"),
+        "{}",
+        describe(&out)
+    );
 
     // 4. The driver detaches (double fork: its parent is no longer the agent) but stays in
     //    the session the agent leads: found through the program holding the terminal.
@@ -253,7 +261,8 @@ fn approval_files_changed_outside_dbguard_approve_nothing() {
     assert_ne!(new_code, code, "the tampered request is not reused");
 
     // A script writes an approved record from scratch, for the new code's plan.
-    let mut forged: Value = serde_json::from_str(&std::fs::read_to_string(approvals.join(format!("{new_code}.json"))).unwrap()).unwrap();
+    let mut forged: Value =
+        serde_json::from_str(&std::fs::read_to_string(approvals.join(format!("{new_code}.json"))).unwrap()).unwrap();
     forged["status"] = json!("approved");
     forged["approved_unix"] = json!(1);
     forged["mac"] = json!("0".repeat(64));
@@ -264,7 +273,11 @@ fn approval_files_changed_outside_dbguard_approve_nothing() {
 
     // `approve` itself refuses to show or approve a tampered record.
     let out = lab.w.dbguard(lab.cwd(), &["approvals"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("approves nothing"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("approves nothing"),
+        "{}",
+        describe(&out)
+    );
 
     // The hook: a fresh code, never the tampered one.
     let payload = json!({
@@ -273,10 +286,17 @@ fn approval_files_changed_outside_dbguard_approve_nothing() {
     });
     let mut c = lab.w.command(lab.cwd(), &["hook", "claude", "--no-ask"]);
     let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let reason = answer["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap();
+    let reason = answer["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
     assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
     assert!(!reason.contains(&code) && !reason.contains(&new_code), "{reason}");
 
@@ -332,7 +352,10 @@ fn approval_files_changed_outside_dbguard_approve_nothing() {
     drop(stdin);
     let _ = server.wait();
     let text = second["result"]["content"][0]["text"].as_str().unwrap_or_default();
-    assert!(!text.contains("\"executed\": true") && !text.contains("\"executed\":true"), "{second}");
+    assert!(
+        !text.contains("\"executed\": true") && !text.contains("\"executed\":true"),
+        "{second}"
+    );
     assert!(lab.items_exist(), "{second}");
 }
 
@@ -351,7 +374,11 @@ fn the_hook_denies_edits_of_dbguards_settings_and_allows_ordinary_ones() {
     ];
     let ordinary = format!("{cwd}/src/main.rs");
     let claude = |tool: &str, path: &str| {
-        let key = if tool == "NotebookEdit" { "notebook_path" } else { "file_path" };
+        let key = if tool == "NotebookEdit" {
+            "notebook_path"
+        } else {
+            "file_path"
+        };
         json!({"session_id": "s", "transcript_path": "", "cwd": cwd, "hook_event_name": "PreToolUse",
                "tool_name": tool, "tool_input": {key: path, "old_string": "a", "new_string": "b", "content": "x"}})
     };
@@ -375,18 +402,27 @@ fn the_hook_denies_edits_of_dbguards_settings_and_allows_ordinary_ones() {
             json!({"session_id": "s", "cwd": cwd, "hook_event_name": "BeforeTool", "tool_name": tool,
                    "tool_input": {"file_path": path, "content": "x", "old_string": "a", "new_string": "b"}})
         };
-        assert!(lab.hook("gemini", &g(".gemini/settings.json")).contains("\"deny\""), "{tool}");
+        assert!(
+            lab.hook("gemini", &g(".gemini/settings.json")).contains("\"deny\""),
+            "{tool}"
+        );
         assert_eq!(lab.hook("gemini", &g("src/main.rs")), "", "{tool}");
     }
     for tool in ["edit", "create"] {
         let c = |path: &str| json!({"cwd": cwd, "toolName": tool, "toolArgs": json!({"path": path, "file_text": "x"}).to_string()});
-        assert!(lab.hook("copilot", &c(".github/hooks/dbguard.json")).contains("\"deny\""), "{tool}");
+        assert!(
+            lab.hook("copilot", &c(".github/hooks/dbguard.json"))
+                .contains("\"deny\""),
+            "{tool}"
+        );
         assert_eq!(lab.hook("copilot", &c("src/lib.rs")), "", "{tool}");
     }
     // A symlink with an innocent name that points at dbguard.toml.
     std::fs::write(lab.cwd().join("dbguard.toml"), "").unwrap();
     std::os::unix::fs::symlink(lab.cwd().join("dbguard.toml"), lab.cwd().join("notes.md")).unwrap();
-    assert!(lab.hook("claude", &claude("Write", &format!("{cwd}/notes.md"))).contains("\"deny\""));
+    assert!(lab
+        .hook("claude", &claude("Write", &format!("{cwd}/notes.md")))
+        .contains("\"deny\""));
     // Shell commands that write the same files, and their look-alikes.
     let bash = |cmd: &str| {
         json!({"session_id": "s", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash",
@@ -401,7 +437,12 @@ fn the_hook_denies_edits_of_dbguards_settings_and_allows_ordinary_ones() {
         let out = lab.hook("claude", &bash(cmd));
         assert!(out.contains("\"deny\"") && out.contains("own settings"), "{cmd}: {out}");
     }
-    for cmd in ["cat dbguard.toml", "grep -n production dbguard.toml", "cp dbguard.toml /tmp/backup.toml", "ls"] {
+    for cmd in [
+        "cat dbguard.toml",
+        "grep -n production dbguard.toml",
+        "cp dbguard.toml /tmp/backup.toml",
+        "ls",
+    ] {
         assert_eq!(lab.hook("claude", &bash(cmd)), "", "{cmd}");
     }
     // Denied edits are in the audit log.
@@ -412,29 +453,46 @@ fn the_hook_denies_edits_of_dbguards_settings_and_allows_ordinary_ones() {
 #[test]
 fn production_survives_a_toml_edit_until_a_person_lowers_it() {
     let lab = Lab::new();
-    lab.w.set_config("[[databases]]\nmatch = \"app.db\"\nenvironment = \"production\"\n");
+    lab.w
+        .set_config("[[databases]]\nmatch = \"app.db\"\nenvironment = \"production\"\n");
     let (st, v) = lab.run_drop();
     assert_eq!((st, v["outcome"].as_str()), (3, Some("blocked")), "{v}");
 
     // The file now says development (an agent's script edited it): still production.
-    lab.w.set_config("[[databases]]\nmatch = \"app.db\"\nenvironment = \"development\"\n");
+    lab.w
+        .set_config("[[databases]]\nmatch = \"app.db\"\nenvironment = \"development\"\n");
     let (st, v) = lab.run_drop();
     assert_eq!((st, v["outcome"].as_str()), (3, Some("blocked")), "{v}");
     assert_eq!(v["plan"]["target"]["environment"], "production", "{v}");
     let rule = v["plan"]["target"]["environment_rule"].as_str().unwrap();
     assert!(rule.starts_with("remembered"), "{rule}");
-    let lower_with = v["plan"]["target"]["remembered"]["lower_with"].as_str().unwrap().to_string();
-    assert!(lower_with.starts_with("dbguard classify") && lower_with.ends_with("development"), "{lower_with}");
+    let lower_with = v["plan"]["target"]["remembered"]["lower_with"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        lower_with.starts_with("dbguard classify") && lower_with.ends_with("development"),
+        "{lower_with}"
+    );
     assert!(lab.items_exist());
 
     // status says so, in text and JSON.
     let out = lab.w.dbguard(lab.cwd(), &["status", "--url", "app.db"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Remembered") && text.contains("dbguard classify"), "{}", describe(&out));
+    assert!(
+        text.contains("Remembered") && text.contains("dbguard classify"),
+        "{}",
+        describe(&out)
+    );
 
     // Lowering asks for a person's approval; an agent-named process cannot give it.
-    let identity = v["plan"]["target"]["remembered"]["identity"].as_str().unwrap().to_string();
-    let out = lab.w.dbguard(lab.cwd(), &["classify", "--json", &identity, "development"]);
+    let identity = v["plan"]["target"]["remembered"]["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = lab
+        .w
+        .dbguard(lab.cwd(), &["classify", "--json", &identity, "development"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let code = json(&out)["approval"]["code"].as_str().unwrap().to_string();
     let claude = lab.shell_named("claude");

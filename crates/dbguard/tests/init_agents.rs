@@ -201,13 +201,19 @@ fn every_agent_gets_a_valid_file_and_dry_run_writes_nothing() {
         "dbguard hook cursor"
     );
     let codex = read(".codex/hooks.json");
-    assert_eq!(codex["hooks"]["PreToolUse"][0]["matcher"], "Bash|apply_patch|Edit|Write");
+    assert_eq!(
+        codex["hooks"]["PreToolUse"][0]["matcher"],
+        "Bash|apply_patch|Edit|Write"
+    );
     assert_eq!(
         codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
         "dbguard hook codex"
     );
     let gemini = read(".gemini/settings.json");
-    assert_eq!(gemini["hooks"]["BeforeTool"][0]["matcher"], "run_shell_command|write_file|replace");
+    assert_eq!(
+        gemini["hooks"]["BeforeTool"][0]["matcher"],
+        "run_shell_command|write_file|replace"
+    );
     let copilot = read(".github/hooks/dbguard.json");
     assert_eq!(copilot["version"], 1);
     assert_eq!(copilot["hooks"]["preToolUse"][0]["bash"], "dbguard hook copilot");
@@ -317,7 +323,10 @@ fn codex_and_gemini_switches_are_added_idempotently_and_removed_exactly() {
     assert_eq!(gemini["hooksConfig"]["enabled"], true, "{gemini}");
     assert_eq!(gemini["hooksConfig"]["notifications"], false);
     assert_eq!(gemini["theme"], "GitHub");
-    assert_eq!(gemini["hooks"]["BeforeTool"][0]["matcher"], "run_shell_command|write_file|replace");
+    assert_eq!(
+        gemini["hooks"]["BeforeTool"][0]["matcher"],
+        "run_shell_command|write_file|replace"
+    );
 
     // Twice: nothing changes.
     let (codex1, gemini1) = (codex.clone(), read(dir, ".gemini/settings.json"));

@@ -75,7 +75,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         return answer(&a, identity, r.production, r.protected, message, None, exit::OK);
     }
     let remembered = sticky::load(&sticky::dir(), &identity);
-    let (prod, prot) = remembered.as_ref().map_or((false, false), |r| (r.production, r.protected));
+    let (prod, prot) = remembered
+        .as_ref()
+        .map_or((false, false), |r| (r.production, r.protected));
     let drop_production = env.is_some() && prod;
     let drop_protected = a.unprotect && prot;
     if !drop_production && !drop_protected {
@@ -83,7 +85,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             "nothing to lower: dbguard remembers {display} as{}; dbguard.toml and the rules decide the rest",
             match (prod, prot) {
                 (false, false) => " nothing in particular".to_string(),
-                (p, q) => format!("{}{}", if p { " production" } else { "" }, if q { " protected" } else { "" }),
+                (p, q) => format!(
+                    "{}{}",
+                    if p { " production" } else { "" },
+                    if q { " protected" } else { "" }
+                ),
             }
         );
         return answer(&a, identity, prod, prot, message, None, exit::OK);

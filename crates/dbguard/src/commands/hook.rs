@@ -38,10 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Ok(_) => match agent.parse(&raw) {
             Err(problem) => (hooks::unreadable(agent, &problem), None),
             Ok(Payload::OtherTool) => (Decision::Allow, None),
-            Ok(Payload::FileEdit { tool, paths, cwd }) => (
-                hooks::edits::decide(agent, &tool, &paths, &cwd, args.probe),
-                None,
-            ),
+            Ok(Payload::FileEdit { tool, paths, cwd }) => {
+                (hooks::edits::decide(agent, &tool, &paths, &cwd, args.probe), None)
+            }
             Ok(p @ Payload::Shell { .. }) => {
                 let opts = Options {
                     measure: if args.measure {

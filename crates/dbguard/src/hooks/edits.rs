@@ -57,7 +57,11 @@ pub fn paths_of(tool: &str, input: &Value) -> Vec<String> {
             }
         }
     }
-    if tool == "apply_patch" || input.get("command").is_some_and(|c| c.as_str().is_some_and(|s| s.contains("*** Begin Patch"))) {
+    if tool == "apply_patch"
+        || input
+            .get("command")
+            .is_some_and(|c| c.as_str().is_some_and(|s| s.contains("*** Begin Patch")))
+    {
         for key in ["command", "patch", "input"] {
             if let Some(text) = input.get(key).and_then(|v| v.as_str()) {
                 out.extend(patch_paths(text));
@@ -87,13 +91,22 @@ pub fn patch_paths(patch: &str) -> Vec<String> {
 /// against the working directory, and as resolved on disk (a symlink to dbguard.toml).
 pub fn first_guarded(paths: &[String], cwd: &Path) -> Option<(String, &'static str)> {
     let home = crate::config::data_dir();
-    let home = std::path::absolute(&home).unwrap_or(home).to_string_lossy().into_owned();
+    let home = std::path::absolute(&home)
+        .unwrap_or(home)
+        .to_string_lossy()
+        .into_owned();
     for p in paths {
         let expanded = match p.strip_prefix("~/") {
-            Some(rest) => dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| PathBuf::from(p)),
+            Some(rest) => dirs::home_dir()
+                .map(|h| h.join(rest))
+                .unwrap_or_else(|| PathBuf::from(p)),
             None => PathBuf::from(p),
         };
-        let abs = if expanded.is_absolute() { expanded } else { cwd.join(expanded) };
+        let abs = if expanded.is_absolute() {
+            expanded
+        } else {
+            cwd.join(expanded)
+        };
         let lexical = normalize(&abs.to_string_lossy());
         let on_disk = crate::fs_lookup::resolve_on_disk(Path::new(&lexical));
         let why = guarded(p, Some(&home))
@@ -166,10 +179,19 @@ mod tests {
 
     #[test]
     fn paths_from_each_tool() {
-        assert_eq!(paths_of("Edit", &json!({"file_path": "/p/dbguard.toml", "old_string": "a"})), ["/p/dbguard.toml"]);
-        assert_eq!(paths_of("NotebookEdit", &json!({"notebook_path": "/p/n.ipynb"})), ["/p/n.ipynb"]);
         assert_eq!(
-            paths_of("write_file", &json!({"files": [{"file_path": "a"}, {"file_path": "b"}]})),
+            paths_of("Edit", &json!({"file_path": "/p/dbguard.toml", "old_string": "a"})),
+            ["/p/dbguard.toml"]
+        );
+        assert_eq!(
+            paths_of("NotebookEdit", &json!({"notebook_path": "/p/n.ipynb"})),
+            ["/p/n.ipynb"]
+        );
+        assert_eq!(
+            paths_of(
+                "write_file",
+                &json!({"files": [{"file_path": "a"}, {"file_path": "b"}]})
+            ),
             ["a", "b"]
         );
         let patch = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n-x\n+y\n*** Add File: dbguard.toml\n+x\n*** Update File: b.rs\n*** Move to: .claude/settings.json\n*** End Patch";

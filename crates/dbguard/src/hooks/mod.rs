@@ -1,7 +1,9 @@
 //! Agent hooks: one decision, five dialects.
 //!
-//! Every coding agent lets a hook decide before it runs a shell command. `dbguard hook
-//! <agent>` reads the agent's payload on stdin, builds the same [`Plan`] every door builds
+//! Every coding agent lets a hook decide before it runs a shell command (and most before
+//! their file-edit tools write: those edits are decided in `edits.rs`, which denies writes
+//! to dbguard's own settings and records). `dbguard hook <agent>` reads the agent's payload
+//! on stdin, builds the same [`Plan`] every door builds
 //! (without contacting the database by default), and answers in the agent's protocol
 //! (one file per protocol: `claude.rs`, `cursor.rs`, `codex.rs`, `gemini.rs`, `copilot.rs`).
 //!

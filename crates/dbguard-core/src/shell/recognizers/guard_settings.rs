@@ -39,9 +39,7 @@ fn finding(program: &str, path: &str, verb: &str, why: &str, statement: &str) ->
     Finding::new(
         FindingKind::GuardSettings,
         Some(path.to_string()),
-        format!(
-            "{program} {verb} {path}, {why}: dbguard's own settings are changed by a person, never by an agent"
-        ),
+        format!("{program} {verb} {path}, {why}: dbguard's own settings are changed by a person, never by an agent"),
         Scope::External,
     )
     .with_tool(TOOL)
@@ -83,7 +81,10 @@ fn in_place(args: &[Word], letter: char) -> bool {
         t.starts_with("--in-place")
             || (t.starts_with('-')
                 && !t.starts_with("--")
-                && t[1..].chars().take_while(|c| c.is_ascii_alphabetic()).any(|c| c == letter))
+                && t[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .any(|c| c == letter))
     })
 }
 
@@ -113,7 +114,17 @@ pub fn check(program: &str, args: &[Word], statement: &str, lookup: &dyn Lookup)
             }
         }
         "cp" | "install" | "rsync" | "ln" => {
-            let ops = each(&["-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o", "-g", "-e"]);
+            let ops = each(&[
+                "-t",
+                "--target-directory",
+                "-S",
+                "--suffix",
+                "-m",
+                "--mode",
+                "-o",
+                "-g",
+                "-e",
+            ]);
             let target_dir = args
                 .iter()
                 .position(|w| w.text == "-t" || w.text == "--target-directory")
@@ -159,11 +170,7 @@ pub fn check(program: &str, args: &[Word], statement: &str, lookup: &dyn Lookup)
                 flag(&p, "edits in place", false);
             }
         }
-        "awk" | "gawk"
-            if args
-                .windows(2)
-                .any(|w| w[0].text == "-i" && w[1].text == "inplace") =>
-        {
+        "awk" | "gawk" if args.windows(2).any(|w| w[0].text == "-i" && w[1].text == "inplace") => {
             for p in each(&["-i", "-f", "-v", "-F"]) {
                 flag(&p, "edits in place", false);
             }
