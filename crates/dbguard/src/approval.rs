@@ -140,24 +140,10 @@ pub fn request(plan: &Plan) -> anyhow::Result<Pending> {
 }
 
 fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending> {
-    private_dir(dir).context("cannot store the approval request")?;
-    let now = now_unix();
-    let fp = plan.fingerprint();
-    let existing = load_all(dir)?;
-    if let Some(r) = existing
-        .iter()
-        .find(|r| r.status == Status::Pending && r.fingerprint == fp && r.expires_unix > now)
-    {
-        return Ok(pending_of(r));
-    }
-    let mut code = new_code();
-    while existing.iter().any(|r| r.code == code) {
-        code = new_code();
-    }
     let t = plan.target.as_ref();
-    let record = Record {
-        code: code.clone(),
-        fingerprint: fp,
+    store_request(dir, plan.fingerprint(), |code, now| Record {
+        code,
+        fingerprint: plan.fingerprint(),
         status: Status::Pending,
         created_unix: now,
         expires_unix: now + ttl.as_secs() as i64,
@@ -171,23 +157,18 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
         agent: plan.agent.map(str::to_string),
         lower: None,
         mac: None,
-    };
-    write_record(dir, &record)?;
-    Ok(pending_of(&record))
+    })
 }
 
-/// Create (or reuse) a request to lower a remembered classification; `dbguard approve`
-/// applies it. `confirm` is what the person types (the database name).
-pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &str) -> anyhow::Result<Pending> {
-    let dir = dir();
-    private_dir(&dir).context("cannot store the approval request")?;
+/// The pending request for `fingerprint` when one is still valid, else a new one (a fresh
+/// code, the record built by `make`), stored signed.
+fn store_request(dir: &Path, fingerprint: String, make: impl FnOnce(String, i64) -> Record) -> anyhow::Result<Pending> {
+    private_dir(dir).context("cannot store the approval request")?;
     let now = now_unix();
-    let fp = format!("classify\0{}\0{}\0{}", l.identity, l.drop_production, l.drop_protected);
-    let fp = blake3::hash(fp.as_bytes()).to_hex()[..32].to_string();
-    let existing = load_all(&dir)?;
+    let existing = load_all(dir)?;
     if let Some(r) = existing
         .iter()
-        .find(|r| r.status == Status::Pending && r.fingerprint == fp && r.expires_unix > now)
+        .find(|r| r.status == Status::Pending && r.fingerprint == fingerprint && r.expires_unix > now)
     {
         return Ok(pending_of(r));
     }
@@ -195,12 +176,23 @@ pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &
     while existing.iter().any(|r| r.code == code) {
         code = new_code();
     }
-    let record = Record {
+    let record = make(code, now);
+    write_record(dir, &record)?;
+    Ok(pending_of(&record))
+}
+
+/// Create (or reuse) a request to lower a remembered classification; `dbguard approve`
+/// applies it. `confirm` is what the person types (the database name).
+pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &str) -> anyhow::Result<Pending> {
+    let fp = format!("classify\0{}\0{}\0{}", l.identity, l.drop_production, l.drop_protected);
+    let fp = blake3::hash(fp.as_bytes()).to_hex()[..32].to_string();
+    let ttl = ttl();
+    store_request(&dir(), fp.clone(), |code, now| Record {
         code,
         fingerprint: fp,
         status: Status::Pending,
         created_unix: now,
-        expires_unix: now + ttl().as_secs() as i64,
+        expires_unix: now + ttl.as_secs() as i64,
         approved_unix: None,
         command: format!("dbguard classify {}", l.asked),
         cwd: String::new(),
@@ -211,9 +203,7 @@ pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &
         agent: crate::plan::agent_in_env().map(str::to_string),
         lower: Some(l.clone()),
         mac: None,
-    };
-    write_record(&dir, &record)?;
-    Ok(pending_of(&record))
+    })
 }
 
 fn pending_of(r: &Record) -> Pending {

@@ -69,19 +69,9 @@ fn secret_at(path: &Path) -> anyhow::Result<[u8; 32]> {
     crate::audit::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut key = [0u8; 32];
     strong_random(&mut key)?;
-    // O_EXCL: of two processes creating it at once, one wins and the other reads its key.
     let tmp = dir.join(format!(".key-{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(&key)?;
-        f.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
+    // link(2) fails when the key exists: of two processes creating it at once, one wins.
+    let written = write_private(&tmp, &key).and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     match written {
         Ok(()) => Ok(key),
@@ -152,6 +142,19 @@ pub fn verify_with(secret: &[u8; 32], kind: Kind, v: &Value) -> bool {
     }
 }
 
+/// A new file, mode 0600, written and synced.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// Sign `value` and write it to `path` atomically (a temporary file in the same folder, then
 /// rename), mode 0600. The folder's key is used (see [`secret_for`]).
 pub fn write_signed(kind: Kind, path: &Path, mut value: Value) -> anyhow::Result<()> {
@@ -165,18 +168,7 @@ pub fn write_signed(kind: Kind, path: &Path, mut value: Value) -> anyhow::Result
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(&body)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let result = write_private(&tmp, &body).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         bail!("cannot write {}: {e}", path.display());

@@ -13,38 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e_support::{bin, clean, describe, json, World};
+use e2e_support::{bin, clean, describe, json, World, PTY_DRIVER};
 use serde_json::{json, Value};
-
-/// Runs argv in a pseudo-terminal, answers the first "Type ..." prompt with $PTY_ANSWER,
-/// prints everything the terminal showed, exits with the command's exit code.
-const DRIVER: &str = r#"
-import os, pty, sys, time, select
-answer = os.environ.pop("PTY_ANSWER", "")
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b""
-sent = False
-deadline = time.time() + 60
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if fd in r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-        if not sent and b"Type " in out:
-            time.sleep(0.2)
-            os.write(fd, answer.encode() + b"\r")
-            sent = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
 
 struct Lab {
     w: World,
@@ -57,7 +27,7 @@ impl Lab {
         let w = World::new();
         let dir = tempfile::tempdir().unwrap();
         let driver = dir.path().join("drive.py");
-        std::fs::write(&driver, DRIVER).unwrap();
+        std::fs::write(&driver, PTY_DRIVER).unwrap();
         let status = Command::new("sqlite3")
             .arg(dir.path().join("app.db"))
             .arg("CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);")
@@ -104,7 +74,7 @@ impl Lab {
         let drive = format!("python3 {} {} approve {}", self.driver.display(), bin().display(), code);
         let mut c = clean(launcher[0]);
         c.args(&launcher[1..]).arg("-c").arg(script).current_dir(self.cwd());
-        c.env("DRIVE", &drive).env("PTY_ANSWER", answer);
+        c.env("DRIVE", &drive).env("PTY_ANSWERS", answer);
         c.env("DBGUARD_HOME", &self.w.home)
             .env("DBGUARD_CONFIG", &self.w.config)
             .env("XDG_CONFIG_HOME", self.w.dir.path().join("xdg"));
@@ -131,7 +101,12 @@ impl Lab {
     }
 
     fn hook(&self, agent: &str, payload: &Value) -> String {
-        let mut c = self.w.command(self.cwd(), &["hook", agent]);
+        self.hook_with(&["hook", agent], payload)
+    }
+
+    /// `dbguard ARGS` with the payload on stdin: its stdout.
+    fn hook_with(&self, args: &[&str], payload: &Value) -> String {
+        let mut c = self.w.command(self.cwd(), args);
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -199,7 +174,7 @@ fn an_agent_in_the_process_tree_cannot_approve_without_its_variables_or_through_
         "DRIVE",
         format!("python3 {} {} approve {code}", lab.driver.display(), bin().display()),
     )
-    .env("PTY_ANSWER", "app.db")
+    .env("PTY_ANSWERS", "app.db")
     .env("DBGUARD_HOME", &lab.w.home)
     .env("DBGUARD_CONFIG", &lab.w.config);
     let out = c.stdin(Stdio::null()).output().unwrap();
@@ -284,16 +259,7 @@ fn approval_files_changed_outside_dbguard_approve_nothing() {
         "session_id": "s", "transcript_path": "", "cwd": lab.cwd(), "hook_event_name": "PreToolUse",
         "tool_name": "Bash", "tool_input": {"command": "sqlite3 app.db 'DROP TABLE items'"}, "tool_use_id": "t"
     });
-    let mut c = lab.w.command(lab.cwd(), &["hook", "claude", "--no-ask"]);
-    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer: Value = serde_json::from_str(&lab.hook_with(&["hook", "claude", "--no-ask"], &payload)).unwrap();
     let reason = answer["hookSpecificOutput"]["permissionDecisionReason"]
         .as_str()
         .unwrap();

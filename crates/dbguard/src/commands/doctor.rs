@@ -212,30 +212,36 @@ fn run_hook(command: &str, input: &str, cwd: &Path) -> anyhow::Result<(i32, Stri
     ))
 }
 
+/// Feed the hook a payload it must stop and one it must allow silently; what went wrong.
+fn probe_pair(agent: Agent, command: &str, project: &Path, stop: (&str, &str), allow: (&str, &str)) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (input, problem, must_stop) in [(stop.0, stop.1, true), (allow.0, allow.1, false)] {
+        match run_hook(command, input, project) {
+            Ok((0, out, _)) if must_stop && answer_stops(agent, &out) => {}
+            Ok((0, out, _)) if !must_stop && out.trim().is_empty() => {}
+            Ok((code, out, err)) => problems.push(format!(
+                "{problem} (exit {code}, stdout {:?}, stderr {:?})",
+                out.trim(),
+                err.trim()
+            )),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+    }
+    problems
+}
+
 fn probe_hook(site: &HookSite, command: &str, project: &Path, scope: &str) -> Check {
     let agent = site.agent;
     let name = format!("{} hook ({scope}, {})", agent.display(), site.path.display());
     let bad = payload(agent, PROBE_DESTRUCTIVE, project).to_string();
     let good = payload(agent, PROBE_BENIGN, project).to_string();
-    let mut problems = Vec::new();
-    match run_hook(command, &bad, project) {
-        Ok((0, out, _)) if answer_stops(agent, &out) => {}
-        Ok((code, out, err)) => problems.push(format!(
-            "a destructive command was not stopped (exit {code}, stdout {:?}, stderr {:?})",
-            out.trim(),
-            err.trim()
-        )),
-        Err(e) => problems.push(format!("{e:#}")),
-    }
-    match run_hook(command, &good, project) {
-        Ok((0, out, _)) if out.trim().is_empty() => {}
-        Ok((code, out, err)) => problems.push(format!(
-            "a benign command was not allowed silently (exit {code}, stdout {:?}, stderr {:?})",
-            out.trim(),
-            err.trim()
-        )),
-        Err(e) => problems.push(format!("{e:#}")),
-    }
+    let problems = probe_pair(
+        agent,
+        command,
+        project,
+        (&bad, "a destructive command was not stopped"),
+        (&good, "a benign command was not allowed silently"),
+    );
     if problems.is_empty() {
         Check {
             name,
@@ -307,24 +313,13 @@ fn probe_edits(site: &HookSite, command: &str, project: &Path, scope: &str) -> O
         }
     }
     let good = edit_payload(agent, "src/dbguard_doctor_probe.rs", project)?;
-    match run_hook(command, &bad.to_string(), project) {
-        Ok((0, out, _)) if answer_stops(agent, &out) => {}
-        Ok((code, out, err)) => problems.push(format!(
-            "an edit of dbguard.toml was not denied (exit {code}, stdout {:?}, stderr {:?})",
-            out.trim(),
-            err.trim()
-        )),
-        Err(e) => problems.push(format!("{e:#}")),
-    }
-    match run_hook(command, &good.to_string(), project) {
-        Ok((0, out, _)) if out.trim().is_empty() => {}
-        Ok((code, out, err)) => problems.push(format!(
-            "an ordinary edit was not allowed silently (exit {code}, stdout {:?}, stderr {:?})",
-            out.trim(),
-            err.trim()
-        )),
-        Err(e) => problems.push(format!("{e:#}")),
-    }
+    problems.extend(probe_pair(
+        agent,
+        command,
+        project,
+        (&bad.to_string(), "an edit of dbguard.toml was not denied"),
+        (&good.to_string(), "an ordinary edit was not allowed silently"),
+    ));
     Some(if problems.is_empty() {
         Check {
             name,

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 /// sent before any question), answers each "Type ..." prompt with the next line of
 /// PTY_ANSWERS (only after the prompt appeared), prints everything the command wrote, and
 /// exits with its exit code.
-const PTY_DRIVER: &str = r#"
+pub const PTY_DRIVER: &str = r#"
 import os, pty, sys, time, select
 answers = [a for a in os.environ.get("PTY_ANSWERS", "").split("\n") if a != ""]
 os.environ.pop("PTY_ANSWERS", None)
