@@ -16,6 +16,7 @@ pub mod finding;
 pub mod lookup;
 pub mod policy;
 pub mod redact;
+pub mod script;
 pub mod shell;
 pub mod sql;
 pub mod target;
