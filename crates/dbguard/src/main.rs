@@ -16,6 +16,7 @@ mod mcp;
 mod output;
 mod plan;
 mod report;
+mod script_cache;
 mod snapshot;
 mod target;
 

@@ -943,14 +943,13 @@ fn drizzle_like(c: &Chain, i: usize) -> bool {
         return true; // `delete(User)` (SQLAlchemy), `update(User)`
     }
     let recv = c.segs[i - 1].name.to_ascii_lowercase();
-    i == 1
-        && (recv == "db"
-            || recv == "tx"
-            || recv == "trx"
-            || recv.ends_with("db")
-            || recv == "sa"
-            || recv == "sqlalchemy"
-            || recv == "drizzle")
+    recv == "db"
+        || recv == "tx"
+        || recv == "trx"
+        || recv.ends_with("db")
+        || recv == "sa"
+        || recv == "sqlalchemy"
+        || recv == "drizzle"
 }
 
 fn val_name(v: &Val) -> Option<String> {
