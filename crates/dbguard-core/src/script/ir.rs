@@ -105,6 +105,19 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// A chain from segments collected tip first (as front-ends walk them).
+    pub fn from_tip(base: Option<Val>, mut segs: Vec<Seg>, (line, column): (u32, u32), text: &str, ctx: Ctx) -> Chain {
+        segs.reverse();
+        Chain {
+            base,
+            segs,
+            line,
+            column,
+            text: shorten(text, 120),
+            ctx,
+        }
+    }
+
     /// Names of the segments in order (`["prisma", "user", "deleteMany"]`).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.segs.iter().map(|s| s.name.as_str())
@@ -169,11 +182,48 @@ impl Facts {
         }
     }
 
+    /// Keep a chain, noting what it calls (for reachability) and which property of its
+    /// root it uses (for namespace imports).
+    pub fn record(&mut self, chain: Chain) {
+        let ctx = chain.ctx.clone();
+        for seg in chain.segs.iter().filter(|s| s.is_call()) {
+            self.note_call(&ctx, &seg.name);
+            for a in seg.args.iter().flatten() {
+                if let Val::Ident(n) = a {
+                    self.note_call(&ctx, n);
+                }
+            }
+        }
+        if let (Some(root), Some(next)) = (chain.root(), chain.segs.get(1)) {
+            self.member_uses
+                .entry(root.to_string())
+                .or_default()
+                .insert(next.name.clone());
+        }
+        self.chains.push(chain);
+    }
+
     pub fn bind(&mut self, name: &str, v: Val) {
         let vals = self.bindings.entry(name.to_string()).or_default();
         if vals.len() < 16 {
             vals.push(v);
         }
+    }
+}
+
+/// Literal pieces merged, and a lone literal as a plain string.
+pub fn template(pieces: Vec<Piece>) -> Val {
+    let mut merged: Vec<Piece> = Vec::new();
+    for p in pieces {
+        match (merged.last_mut(), p) {
+            (Some(Piece::Lit(prev)), Piece::Lit(s)) => prev.push_str(&s),
+            (_, p) => merged.push(p),
+        }
+    }
+    match merged.as_slice() {
+        [] => Val::Str(String::new()),
+        [Piece::Lit(s)] => Val::Str(s.clone()),
+        _ => Val::Template(merged),
     }
 }
 

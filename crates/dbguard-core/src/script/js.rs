@@ -390,16 +390,13 @@ impl<'s> Visitor<'s> {
                 },
             };
         }
-        segs.reverse();
-        let (line, column) = self.lines.position(span.start as usize);
-        Chain {
+        Chain::from_tip(
             base,
             segs,
-            line,
-            column,
-            text: shorten(self.text(span), 120),
-            ctx: self.cur(),
-        }
+            self.lines.position(span.start as usize),
+            self.text(span),
+            self.cur(),
+        )
     }
 
     /// Mark the calls on the callee path of `e` as part of its chain.
@@ -433,24 +430,7 @@ impl<'s> Visitor<'s> {
 
     fn record_chain(&mut self, chain: Chain, callee: &Expression<'_>) {
         self.consume_callee_path(callee);
-        let ctx = self.cur();
-        // Reachability: the call's name, and the functions it is handed by name.
-        for seg in chain.segs.iter().filter(|s| s.is_call()) {
-            self.facts.note_call(&ctx, &seg.name);
-            for a in seg.args.iter().flatten() {
-                if let Val::Ident(n) = a {
-                    self.facts.note_call(&ctx, n);
-                }
-            }
-        }
-        if let (Some(root), Some(next)) = (chain.root(), chain.segs.get(1)) {
-            self.facts
-                .member_uses
-                .entry(root.to_string())
-                .or_default()
-                .insert(next.name.clone());
-        }
-        self.facts.chains.push(chain);
+        self.facts.record(chain);
     }
 
     fn bind_pattern(&mut self, p: &BindingPattern<'_>, v: Val) {
@@ -714,18 +694,18 @@ impl<'a> Visit<'a> for Visitor<'_> {
 
     fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
         if let Expression::StringLiteral(s) = inner(&it.source) {
-            self.note_import(&s.value.to_string(), vec!["*".into()], None);
+            self.note_import(s.value.as_ref(), vec!["*".into()], None);
         }
         walk::walk_import_expression(self, it);
     }
 
     fn visit_export_all_declaration(&mut self, it: &ExportAllDeclaration<'a>) {
-        self.note_import(&it.source.value.to_string(), vec!["*".into()], None);
+        self.note_import(it.source.value.as_ref(), vec!["*".into()], None);
         walk::walk_export_all_declaration(self, it);
     }
 
     fn visit_export_from_declaration(&mut self, it: &ExportFromDeclaration<'a>) {
-        self.note_import(&it.source.value.to_string(), vec!["*".into()], None);
+        self.note_import(it.source.value.as_ref(), vec!["*".into()], None);
         walk::walk_export_from_declaration(self, it);
     }
 

@@ -3,7 +3,7 @@
 
 use tree_sitter::{Node, Parser};
 
-use super::ir::{shorten, Chain, Ctx, Facts, Import, Piece, Seg, Val, HANDLER_REGISTRATIONS};
+use super::ir::{shorten, template, Chain, Ctx, Facts, Import, Piece, Seg, Val, HANDLER_REGISTRATIONS};
 use super::lines::Lines;
 use crate::sql::Dialect;
 
@@ -451,16 +451,13 @@ impl<'s> Walker<'s> {
                 }
             };
         }
-        segs.reverse();
-        let (line, column) = self.lines.position(n.start_byte());
-        Chain {
+        Chain::from_tip(
             base,
             segs,
-            line,
-            column,
-            text: shorten(self.text(n), 120),
-            ctx: self.cur(),
-        }
+            self.lines.position(n.start_byte()),
+            self.text(n),
+            self.cur(),
+        )
     }
 
     fn call(&mut self, n: Node<'_>) {
@@ -482,38 +479,7 @@ impl<'s> Walker<'s> {
                 _ => None,
             };
         }
-        let ctx = self.cur();
-        for seg in chain.segs.iter().filter(|s| s.is_call()) {
-            self.facts.note_call(&ctx, &seg.name);
-            for a in seg.args.iter().flatten() {
-                if let Val::Ident(name) = a {
-                    self.facts.note_call(&ctx, name);
-                }
-            }
-        }
-        if let (Some(root), Some(next)) = (chain.root(), chain.segs.get(1)) {
-            self.facts
-                .member_uses
-                .entry(root.to_string())
-                .or_default()
-                .insert(next.name.clone());
-        }
-        self.facts.chains.push(chain);
-    }
-}
-
-fn template(pieces: Vec<Piece>) -> Val {
-    let mut merged: Vec<Piece> = Vec::new();
-    for p in pieces {
-        match (merged.last_mut(), p) {
-            (Some(Piece::Lit(prev)), Piece::Lit(s)) => prev.push_str(&s),
-            (_, p) => merged.push(p),
-        }
-    }
-    match merged.as_slice() {
-        [] => Val::Str(String::new()),
-        [Piece::Lit(s)] => Val::Str(s.clone()),
-        _ => Val::Template(merged),
+        self.facts.record(chain);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use tree_sitter::{Node, Parser};
 
-use super::ir::{shorten, Chain, Ctx, Facts, Import, Piece, Seg, Val};
+use super::ir::{shorten, template, Chain, Ctx, Facts, Import, Piece, Seg, Val};
 use super::lines::Lines;
 use super::python::first_error;
 use crate::sql::Dialect;
@@ -147,18 +147,7 @@ impl<'s> Walker<'s> {
                 _ => {}
             }
         }
-        let mut merged: Vec<Piece> = Vec::new();
-        for p in pieces {
-            match (merged.last_mut(), p) {
-                (Some(Piece::Lit(prev)), Piece::Lit(s)) => prev.push_str(&s),
-                (_, p) => merged.push(p),
-            }
-        }
-        match merged.as_slice() {
-            [] => Val::Str(String::new()),
-            [Piece::Lit(s)] => Val::Str(s.clone()),
-            _ => Val::Template(merged),
-        }
+        template(pieces)
     }
 
     fn val(&self, n: Node<'_>, depth: usize) -> Val {
@@ -268,15 +257,13 @@ impl<'s> Walker<'s> {
     }
 
     fn chain_with(&self, first: Seg, n: Node<'_>) -> Chain {
-        let (line, column) = self.lines.position(n.start_byte());
-        Chain {
-            base: None,
-            segs: vec![first],
-            line,
-            column,
-            text: shorten(self.text(n), 120),
-            ctx: self.cur(),
-        }
+        Chain::from_tip(
+            None,
+            vec![first],
+            self.lines.position(n.start_byte()),
+            self.text(n),
+            self.cur(),
+        )
     }
 
     fn chain(&self, n: Node<'_>, depth: usize) -> Chain {
@@ -316,16 +303,13 @@ impl<'s> Walker<'s> {
                 }
             };
         }
-        segs.reverse();
-        let (line, column) = self.lines.position(n.start_byte());
-        Chain {
+        Chain::from_tip(
             base,
             segs,
-            line,
-            column,
-            text: shorten(self.text(n), 120),
-            ctx: self.cur(),
-        }
+            self.lines.position(n.start_byte()),
+            self.text(n),
+            self.cur(),
+        )
     }
 
     fn call(&mut self, n: Node<'_>) {
@@ -369,10 +353,6 @@ impl<'s> Walker<'s> {
                 _ => None,
             };
         }
-        let ctx = self.cur();
-        for seg in &chain.segs {
-            self.facts.note_call(&ctx, &seg.name);
-        }
-        self.facts.chains.push(chain);
+        self.facts.record(chain);
     }
 }
