@@ -1,12 +1,12 @@
 //! The vocabulary every door shares: what kind of data loss was found, on what
 //! object, where in the text, and how sure we are.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::target::TargetHint;
 
 /// What a finding destroys (or might destroy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// A whole database goes away (DROP DATABASE, dropdb, `rails db:drop`).
@@ -115,7 +115,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
 
 /// Destructive: data is lost for sure. Unknown: we cannot tell, so it is treated as
 /// risky (fail closed). Both make an operation "destructive" for exit codes and policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Destructive,
@@ -123,14 +123,14 @@ pub enum Severity {
 }
 
 /// 1-based position of a statement inside the analyzed text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub line: u32,
     pub column: u32,
 }
 
 /// How much of the database a finding touches: what a snapshot must cover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scope {
     /// Everything in the database (resets, drop database, unknown effects).
@@ -143,7 +143,7 @@ pub enum Scope {
     External,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     /// `schema.table.column`, a database name, a file path, a tool command...

@@ -17,6 +17,7 @@ pub mod guard_files;
 pub mod lookup;
 pub mod policy;
 pub mod redact;
+pub mod script;
 pub mod shell;
 pub mod sql;
 pub mod target;

@@ -31,6 +31,26 @@ pub trait Lookup {
     fn resolve_path(&self, _path: &str) -> Option<String> {
         None
     }
+
+    /// What a script file holds for the analysis (`node scripts/cleanup.js`, an imported
+    /// module, a seed file): `summarize` is the pure analysis of the file's bytes; `kind` is
+    /// the language key, part of any cache key. The edge may answer from a cache keyed by the
+    /// file's identity; the default reads the file every time. `None`: not readable.
+    fn script_summary(
+        &self,
+        path: &str,
+        kind: &str,
+        summarize: &dyn Fn(&[u8]) -> crate::script::Summary,
+    ) -> Option<crate::script::Summary> {
+        let _ = kind;
+        self.read_file(path).map(|t| summarize(t.as_bytes()))
+    }
+
+    /// The names of the entries of a directory (seed folders), sorted. `None`: not readable.
+    fn list_dir(&self, path: &str) -> Option<Vec<String>> {
+        let _ = path;
+        None
+    }
 }
 
 /// A lookup that knows nothing: used by fuzzers and pure-text analysis.
@@ -75,5 +95,16 @@ impl Lookup for MapLookup {
     }
     fn package_script(&self, name: &str) -> Option<String> {
         self.scripts.get(name).cloned()
+    }
+    fn list_dir(&self, path: &str) -> Option<Vec<String>> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_string())
+            .collect();
+        names.dedup();
+        (!names.is_empty()).then_some(names)
     }
 }

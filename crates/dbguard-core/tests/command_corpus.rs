@@ -10,6 +10,7 @@
 //! data_dirs = ["pgdata"]               # optional: paths Lookup::is_data_dir says yes to
 //! target = { url = "...", dbname = "...", host = "...", port = "...", user = "...", file = "...", tool = "..." }
 //! env = { DATABASE_URL = "..." }       # optional: expected inline variables of the first target
+//! project = "node-pg"                  # optional: the files of tests/corpus/projects/node-pg/
 //! note = "why this case exists"
 //! ```
 //! All failing cases are reported at once, with file and index.

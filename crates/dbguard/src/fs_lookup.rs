@@ -1,10 +1,14 @@
 //! The real-file-system implementation of the core's `Lookup`: what the pure
 //! analyzers may ask about files and package.json, relative to the command's cwd.
+//! Script summaries go through the on-disk cache ([`crate::script_cache`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use dbguard_core::script::Summary;
 use dbguard_core::Lookup;
+
+use crate::script_cache::{Key, ScriptCache};
 
 /// Files larger than this are not read for SQL (treated as unknown instead).
 const MAX_SQL_FILE: u64 = 64 * 1024 * 1024;
@@ -12,6 +16,7 @@ const MAX_SQL_FILE: u64 = 64 * 1024 * 1024;
 pub struct FsLookup {
     cwd: PathBuf,
     package_json: std::cell::OnceCell<Option<serde_json::Value>>,
+    cache: Option<ScriptCache>,
 }
 
 impl FsLookup {
@@ -19,6 +24,7 @@ impl FsLookup {
         FsLookup {
             cwd: cwd.into(),
             package_json: std::cell::OnceCell::new(),
+            cache: ScriptCache::from_env(),
         }
     }
 
@@ -79,6 +85,38 @@ impl Lookup for FsLookup {
             serde_json::from_str(&text).ok()
         });
         pkg.as_ref()?.get("scripts")?.get(name)?.as_str().map(str::to_owned)
+    }
+
+    fn script_summary(&self, path: &str, kind: &str, summarize: &dyn Fn(&[u8]) -> Summary) -> Option<Summary> {
+        let p = self.path(path);
+        let meta = std::fs::metadata(&p).ok()?;
+        if !meta.is_file() || meta.len() > MAX_SQL_FILE {
+            return None;
+        }
+        let key = Key::new(&p, path, kind, &meta);
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+            return Some(hit);
+        }
+        let bytes = std::fs::read(&p).ok()?;
+        let summary = summarize(&bytes);
+        // Cached only when the file did not change while it was read.
+        if let (Some(cache), Ok(after)) = (&self.cache, std::fs::metadata(&p)) {
+            if Key::new(&p, path, kind, &after) == key && bytes.len() as u64 == key.size {
+                cache.put(&key, &summary);
+            }
+        }
+        Some(summary)
+    }
+
+    fn list_dir(&self, path: &str) -> Option<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path(path))
+            .ok()?
+            .flatten()
+            .take(10_000)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Some(names)
     }
 }
 

@@ -17,6 +17,7 @@ mod output;
 mod plan;
 mod procs;
 mod report;
+mod script_cache;
 mod signing;
 mod snapshot;
 mod sticky;

@@ -270,25 +270,34 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
         }
         "bundle" | "bundler" if arg(1) == "exec" => skip(words, 2, &spec("", &["gemfile"])),
         "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if arg(1) == "run" => skip(words, 2, &spec("", &[])),
-        "uv" if arg(1) == "run" => skip(
-            words,
-            2,
-            &spec(
-                "pw",
-                &[
-                    "with",
-                    "python",
-                    "project",
-                    "directory",
-                    "env-file",
-                    "group",
-                    "extra",
-                    "package",
-                    "index",
-                    "with-requirements",
-                ],
-            ),
-        ),
+        "uv" if arg(1) == "run" => {
+            let step = skip(
+                words,
+                2,
+                &spec(
+                    "pw",
+                    &[
+                        "with",
+                        "python",
+                        "project",
+                        "directory",
+                        "env-file",
+                        "group",
+                        "extra",
+                        "package",
+                        "index",
+                        "with-requirements",
+                    ],
+                ),
+            );
+            // `uv run x.py`: uv runs the file with Python.
+            match step {
+                Step::Skip(i, _) if i >= 2 && words.get(i).is_some_and(|w| w.text.ends_with(".py")) => {
+                    Step::Rename("python".into(), i)
+                }
+                other => other,
+            }
+        }
         "uvx" | "pipx" => {
             let from = if arg(1) == "run" { 2 } else { 1 };
             let i = from
@@ -773,6 +782,14 @@ fn pnpm_like(words: &[Word], from: usize, lookup: &dyn Lookup, builtins: &[&str]
     match sub {
         "run" | "run-script" => {
             let j = i + 1 + skip_leading_options(&words[i + 1..], &s);
+            // `bun run seed.ts`: a file, not a package script.
+            if basename(&words[0].text) == "bun"
+                && words
+                    .get(j)
+                    .is_some_and(|w| is_script_file(&w.text) && lookup.package_script(&w.text).is_none())
+            {
+                return Step::Done;
+            }
             script_step(words, j, false)
         }
         "exec" => skip(words, i + 1, &spec("", &[])),
@@ -792,12 +809,17 @@ fn pnpm_like(words: &[Word], from: usize, lookup: &dyn Lookup, builtins: &[&str]
         }
         _ if builtins.contains(&sub) => Step::Nothing,
         _ if lookup.package_script(sub).is_some() => script_step(words, i, false),
-        // A file (`bun run seed.ts`) runs code we do not read.
-        _ if sub.ends_with(".ts") || sub.ends_with(".js") || sub.ends_with(".mjs") || sub.ends_with(".cjs") => {
-            Step::Nothing
-        }
+        // A file (`bun seed.ts`): the interpreter recognizer reads it.
+        _ if is_script_file(sub) => Step::Done,
         _ => Step::Rename(basename(sub).to_string(), i + 1),
     }
+}
+
+/// A file a JavaScript runtime runs (rather than a package script or bin).
+fn is_script_file(s: &str) -> bool {
+    [".ts", ".js", ".mjs", ".cjs", ".tsx", ".jsx", ".mts", ".cts"]
+        .iter()
+        .any(|e| s.ends_with(e))
 }
 
 fn python(words: &[Word]) -> Step {
@@ -810,7 +832,8 @@ fn python(words: &[Word]) -> Step {
             "django" => Step::Rename("django-admin".into(), next),
             "alembic" => Step::Rename("alembic".into(), next),
             "flask" => Step::Rename("flask".into(), next),
-            _ => Step::Nothing,
+            // Another module: the interpreter recognizer reads it when it is a local file.
+            _ => Step::Done,
         };
     }
     if let Some(w) = words
@@ -838,7 +861,8 @@ fn python(words: &[Word]) -> Step {
         Some(w) if basename(&w.text) == "django-admin" || basename(&w.text) == "alembic" => {
             Step::Rename(basename(&w.text).to_string(), i + 1)
         }
-        _ => Step::Nothing,
+        // A script file: the interpreter recognizer reads it.
+        _ => Step::Done,
     }
 }
 
@@ -897,7 +921,8 @@ fn node(words: &[Word]) -> Step {
         };
         return Step::Rename(package_bin(&pkg), i + 1);
     }
-    Step::Nothing
+    // A script file (`node scripts/cleanup.js`, `deno run x.ts`): the interpreter recognizer reads it.
+    Step::Done
 }
 
 fn docker(words: &[Word], compose_prog: bool) -> Step {

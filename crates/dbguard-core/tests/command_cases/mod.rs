@@ -31,19 +31,58 @@ pub struct Case {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// A test project under `tests/corpus/projects/`: its files (relative paths) are what
+    /// the lookup reads, in addition to `files`.
+    #[serde(default)]
+    pub project: Option<String>,
 }
 
 impl Case {
     /// What `Lookup` answers for this case: its files, package.json scripts, data folders.
     pub fn lookup(&self) -> MapLookup {
+        let mut files: BTreeMap<String, Vec<u8>> = self
+            .files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect();
+        if let Some(p) = &self.project {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/corpus/projects")
+                .join(p);
+            assert!(root.is_dir(), "no test project {}", root.display());
+            read_tree(&root, &root, &mut files);
+        }
+        let scripts = if self.scripts.is_empty() {
+            files
+                .get("package.json")
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|v| v.get("scripts").cloned())
+                .and_then(|s| serde_json::from_value(s).ok())
+                .unwrap_or_default()
+        } else {
+            self.scripts.clone()
+        };
         MapLookup {
-            files: self
-                .files
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
-                .collect(),
+            files,
             data_dirs: self.data_dirs.clone(),
-            scripts: self.scripts.clone(),
+            scripts,
+        }
+    }
+}
+
+/// Every file under `dir`, keyed by its path relative to `root`.
+fn read_tree(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("project dir").flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            read_tree(root, &p, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.insert(
+                rel.to_string_lossy().into_owned(),
+                std::fs::read(&p).expect("project file"),
+            );
         }
     }
 }

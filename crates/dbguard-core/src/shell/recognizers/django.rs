@@ -83,13 +83,10 @@ fn recognize(inv: &Invocation) -> Outcome {
         }
         "shell" | "shell_plus" => {
             let code = a.value(&["-c", "--command"]);
+            let py = Some(crate::script::Lang::Python);
             match code {
-                Some(c) => super::inline_code::finding(inv, t, "manage.py shell -c", c)
-                    .into_iter()
-                    .collect(),
-                None => super::inline_code::stdin_finding(inv, t, "manage.py shell")
-                    .into_iter()
-                    .collect(),
+                Some(c) => super::inline_code::code(inv, t, "manage.py shell -c", c, py),
+                None => super::inline_code::stdin_code(inv, t, "manage.py shell", py),
             }
         }
         _ => Vec::new(),

@@ -1,12 +1,18 @@
-//! Inline code run by an interpreter: `python -c`, `node -e`/`--eval`/`-p`, `ruby -e`,
-//! `deno eval`, `bun -e`, `php -r`, `perl -e`; the ORM consoles (`rails runner`,
-//! `manage.py shell -c`, `artisan tinker --execute`) use [`scan`] too.
+//! Interpreters: inline code (`python -c`, `node -e`/`--eval`/`-p`, `ruby -e`, `deno eval`,
+//! `bun -e`), code on standard input (`python - <<EOF`), and the script file they run
+//! (`node scripts/cleanup.js`, [`super::script_file`]). The ORM consoles (`rails runner`,
+//! `manage.py shell -c`) use [`code`] too.
 //!
-//! Code cannot be analyzed like SQL, so this fails closed the simple way: code that
-//! contains a destructive ORM call, destructive SQL keywords, a flush, or deletes a file
-//! named like a database is Unknown. Benign code (`print(1)`) stays silent.
+//! JavaScript, TypeScript, Python and Ruby go through the script analysis
+//! ([`crate::script`]): real parsers, SQL handed to raw-SQL calls through the SQL core, the
+//! ORMs' bulk destroyers; text that is only printed is data (`python -c "print('DROP TABLE
+//! users')"` finds nothing). PHP and Perl (`php -r`, `artisan tinker`, `perl -e`) have no
+//! parser here and keep the marker scan ([`scan`]): code that contains a destructive ORM
+//! call, destructive SQL keywords, a flush, or deletes a file named like a database is
+//! Unknown.
 
 use crate::finding::Finding;
+use crate::script::{self, Lang};
 
 use super::{Input, Invocation, Outcome, Recognizer};
 
@@ -87,7 +93,34 @@ pub fn scan(code: &str) -> Option<&'static str> {
     None
 }
 
-/// An Unknown finding for code that runs through `runner` (e.g. "rails runner").
+/// Findings for code that `runner` runs (`rails runner`, `manage.py shell -c`, `node -e`):
+/// parsed when the language is known, else the marker scan.
+pub fn code(inv: &Invocation, tool: &str, runner: &str, code: &str, lang: Option<Lang>) -> Vec<Finding> {
+    let Some(lang) = lang else {
+        return finding(inv, tool, runner, code).into_iter().collect();
+    };
+    script::nested(|| script::analyze_inline(code, lang, inv.lookup))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut f| {
+            f.detail = format!("{runner}: {}", f.detail);
+            if f.statement.is_none() {
+                f.statement = Some(inv.statement.to_string());
+            }
+            f
+        })
+        .collect()
+}
+
+/// Code a console or interpreter reads on standard input, parsed when the language is known.
+pub fn stdin_code(inv: &Invocation, tool: &str, runner: &str, lang: Option<Lang>) -> Vec<Finding> {
+    match inv.stdin {
+        Input::Text(t) => code(inv, tool, runner, t, lang),
+        _ => Vec::new(),
+    }
+}
+
+/// An Unknown finding for code that runs through `runner` (e.g. "artisan tinker"), by marker.
 pub fn finding(inv: &Invocation, tool: &str, runner: &str, code: &str) -> Option<Finding> {
     let marker = scan(code)?;
     Some(inv.unknown(
@@ -181,14 +214,17 @@ fn inline_code<'a>(inv: &'a Invocation) -> Option<&'a str> {
 
 fn recognize(inv: &Invocation) -> Outcome {
     let mut out = Outcome::default();
-    if let Some(code) = inline_code(inv) {
+    let lang = Lang::of_program(inv.program);
+    if let Some(c) = inline_code(inv) {
         let runner = format!("{} inline code", inv.program);
-        out.findings.extend(finding(inv, inv.program, &runner, code));
+        out.findings.extend(code(inv, inv.program, &runner, c, lang));
     } else if inv.args.iter().all(|w| w.text.starts_with('-')) {
         // No script operand (or `-`): the interpreter runs its standard input
         // (`python - <<EOF ... EOF`).
         let runner = format!("{} (code on standard input)", inv.program);
-        out.findings.extend(stdin_finding(inv, inv.program, &runner));
+        out.findings.extend(stdin_code(inv, inv.program, &runner, lang));
+    } else {
+        out.findings.extend(super::script_file::findings(inv));
     }
     out
 }
@@ -212,17 +248,19 @@ mod tests {
     fn interpreters() {
         assert_eq!(
             run(&RECOGNIZER, "python -c 'import os; os.remove(\"app.db\")'"),
-            [FindingKind::Unknown]
+            [FindingKind::DeleteFiles]
         );
         assert_eq!(
             run(&RECOGNIZER, "node -e \"db.query('DROP TABLE users')\""),
-            [FindingKind::Unknown]
+            [FindingKind::DropTable]
         );
-        assert_eq!(run(&RECOGNIZER, "ruby -e 'User.delete_all'"), [FindingKind::Unknown]);
+        assert_eq!(run(&RECOGNIZER, "ruby -e 'User.delete_all'"), [FindingKind::DeleteAll]);
         assert_eq!(
             run(&RECOGNIZER, "deno eval 'await kv.delete_all()'"),
-            [FindingKind::Unknown]
+            [FindingKind::DeleteAll]
         );
+        assert!(run(&RECOGNIZER, "python -c \"print('DROP TABLE users')\"").is_empty());
+        assert!(run(&RECOGNIZER, "node -e \"console.log('TRUNCATE users')\"").is_empty());
         assert!(run(&RECOGNIZER, "python -c 'print(1)'").is_empty());
         assert!(run(&RECOGNIZER, "python script.py -c 'DROP TABLE x'").is_empty());
         assert!(run(&RECOGNIZER, "node -e 'console.log(process.version)'").is_empty());

@@ -1,4 +1,5 @@
-//! knex CLI: `migrate:rollback` (one batch, or `--all`), `migrate:down`.
+//! knex CLI: `migrate:rollback` (one batch, or `--all`), `migrate:down`; `seed:run` runs the
+//! seed files ([`super::seeds`]).
 
 use crate::finding::{FindingKind, Scope};
 use crate::target::TargetHint;
@@ -16,7 +17,15 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 
 const SPEC: Spec = Spec {
     short: "",
-    long: &["knexfile", "env", "cwd", "client", "connection", "migrations-directory"],
+    long: &[
+        "knexfile",
+        "env",
+        "cwd",
+        "client",
+        "connection",
+        "migrations-directory",
+        "specific",
+    ],
     ..Spec::DEFAULT
 };
 
@@ -37,6 +46,10 @@ fn recognize(inv: &Invocation) -> Outcome {
             "knex migrate:rollback reverts the last migration batch, which usually drops what it created"
         }
         "migrate:down" => "knex migrate:down reverts the last migration, which usually drops what it created",
+        "seed:run" => {
+            let findings = super::seeds::knex(inv, a.value(&["--knexfile"]), a.value(&["--specific"]));
+            return Outcome::db(findings, hint);
+        }
         _ => return Outcome::db(Vec::new(), hint),
     };
     let f = inv.finding(

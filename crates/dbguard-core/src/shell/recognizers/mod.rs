@@ -36,6 +36,8 @@ pub mod postgres_cli;
 pub mod prisma;
 pub mod rails;
 pub mod redis;
+pub mod script_file;
+pub mod seeds;
 pub mod sequelize;
 pub mod sqlite_cli;
 pub mod sqlx;

@@ -1,4 +1,5 @@
-//! Prisma CLI: `migrate reset`, `db push --force-reset | --accept-data-loss`, `db execute`.
+//! Prisma CLI: `migrate reset`, `db push --force-reset | --accept-data-loss`, `db execute`,
+//! `db seed` (the seed command it runs, [`super::seeds`]).
 //!
 //! `migrate dev` is not flagged: it only resets after Prisma's own interactive prompt
 //! ("We need to reset the database... All data will be lost"), and in a non-interactive
@@ -80,6 +81,7 @@ fn recognize(inv: &Invocation) -> Outcome {
             "prisma db push --accept-data-loss applies whatever drops the schema diff needs without asking".into(),
             Scope::Database,
         )),
+        ("db", "seed") => findings.extend(super::seeds::prisma(inv)),
         ("db", "execute") => {
             let dialect = dialect_of(url.as_deref());
             if a.has(&["--stdin"]) {

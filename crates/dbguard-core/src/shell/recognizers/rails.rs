@@ -3,8 +3,9 @@
 //! `db:setup` is flagged: it runs `db:schema:load`, whose `create_table ... force: :cascade`
 //! drops existing tables. `db:prepare`, `db:create`, `db:migrate`, `db:seed` are not, except
 //! `db:migrate VERSION=0` (everything rolled back; another version may move backwards).
-//! `rails dbconsole` reads SQL on stdin like psql; `rails runner CODE` / `rails console`
-//! with code on stdin are scanned for destructive calls ([`super::inline_code`]).
+//! `db:seed` runs db/seeds.rb, which is read like any Ruby script ([`super::seeds`]).
+//! `rails dbconsole` reads SQL on stdin like psql; `rails runner CODE|FILE` / `rails console`
+//! with code on stdin go through the Ruby script analysis ([`crate::script`]).
 
 use crate::finding::{FindingKind, Scope};
 use crate::sql::Dialect;
@@ -95,22 +96,26 @@ fn recognize(inv: &Invocation) -> Outcome {
                     break;
                 }
             }
+            let ruby = Some(crate::script::Lang::Ruby);
             if let Some(code) = code {
-                // `rails runner script.rb`: the script is code too, when readable.
-                let text = if code.text.ends_with(".rb") {
-                    inv.lookup.read_file(&code.text).unwrap_or_default()
-                } else {
-                    code.text.clone()
-                };
-                findings.extend(super::inline_code::finding(inv, "rails", "rails runner", &text));
                 if code.text == "-" {
-                    findings.extend(super::inline_code::stdin_finding(inv, "rails", "rails runner"));
+                    findings.extend(super::inline_code::stdin_code(inv, "rails", "rails runner", ruby));
+                } else if code.text.ends_with(".rb") && !code.dynamic {
+                    // `rails runner script.rb`: the file and what it requires.
+                    let path = crate::script::follow::join("", &code.text);
+                    let found = crate::script::nested(|| {
+                        crate::script::analyze_run(&path, crate::script::Lang::Ruby, inv.lookup)
+                    });
+                    findings.extend(found.unwrap_or_default());
+                } else {
+                    findings.extend(super::inline_code::code(inv, "rails", "rails runner", &code.text, ruby));
                 }
             }
             return Outcome::db(findings, hint);
         }
         Some("console" | "c") if inv.program == "rails" => {
-            findings.extend(super::inline_code::stdin_finding(inv, "rails", "rails console"));
+            let ruby = Some(crate::script::Lang::Ruby);
+            findings.extend(super::inline_code::stdin_code(inv, "rails", "rails console", ruby));
             return Outcome::db(findings, hint);
         }
         _ => {}
@@ -143,6 +148,10 @@ fn recognize(inv: &Invocation) -> Outcome {
                 )),
                 None => {}
             }
+            continue;
+        }
+        if w.text == "db:seed" || w.text.starts_with("db:seed:") && w.text != "db:seed:replant" {
+            findings.extend(super::seeds::rails(inv));
             continue;
         }
         if let Some((kind, what)) = task(&w.text) {

@@ -1,4 +1,5 @@
-//! sequelize-cli: `db:drop`, `db:migrate:undo[:all]`.
+//! sequelize-cli: `db:drop`, `db:migrate:undo[:all]`; `db:seed[:all]` and `db:seed:undo[:all]`
+//! run the seeders' `up` / `down` ([`super::seeds`]).
 
 use crate::finding::{FindingKind, Scope};
 use crate::target::TargetHint;
@@ -16,7 +17,17 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 
 const SPEC: Spec = Spec {
     short: "",
-    long: &["url", "env", "config", "to", "name", "options-path", "migrations-path"],
+    long: &[
+        "url",
+        "env",
+        "config",
+        "to",
+        "name",
+        "options-path",
+        "migrations-path",
+        "seeders-path",
+        "seed",
+    ],
     ..Spec::DEFAULT
 };
 
@@ -44,6 +55,12 @@ fn recognize(inv: &Invocation) -> Outcome {
             FindingKind::MigrationRollback,
             "sequelize db:migrate:undo reverts the last migration, which usually drops what it created".into(),
         )],
+        "db:seed" | "db:seed:all" => {
+            super::seeds::sequelize(inv, a.value(&["--seeders-path"]), a.value(&["--seed"]), false)
+        }
+        "db:seed:undo" | "db:seed:undo:all" => {
+            super::seeds::sequelize(inv, a.value(&["--seeders-path"]), a.value(&["--seed"]), true)
+        }
         _ => Vec::new(),
     };
     Outcome::db(findings, hint)

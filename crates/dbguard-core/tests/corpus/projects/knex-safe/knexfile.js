@@ -1,0 +1,1 @@
+module.exports = { client: 'sqlite3', connection: { filename: './dev.sqlite3' } };

@@ -1,0 +1,3 @@
+const { countSessions } = require('../lib/maintenance');
+
+countSessions().then((n) => console.log(n));

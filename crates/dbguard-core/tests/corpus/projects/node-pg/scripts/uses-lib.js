@@ -1,0 +1,3 @@
+const { wipeSessions } = require('../lib/maintenance');
+
+wipeSessions().then(() => console.log('done'));

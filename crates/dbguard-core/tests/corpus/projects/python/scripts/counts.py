@@ -1,0 +1,3 @@
+from app.maintenance import count
+
+print(count())

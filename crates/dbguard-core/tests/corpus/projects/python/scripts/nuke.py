@@ -1,0 +1,3 @@
+import subprocess
+
+subprocess.run(["dropdb", "app_dev"], check=True)

@@ -1,0 +1,3 @@
+from app.maintenance import reset
+
+reset()

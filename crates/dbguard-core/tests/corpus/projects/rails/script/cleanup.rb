@@ -1,0 +1,2 @@
+# Run with: bin/rails runner script/cleanup.rb
+ActiveRecord::Base.connection.execute("TRUNCATE events RESTART IDENTITY")
