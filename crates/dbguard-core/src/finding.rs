@@ -46,6 +46,11 @@ pub enum FindingKind {
     Unknown,
     /// Text that does not parse: treated as risky.
     Unparseable,
+    /// A database deleted, emptied or overwritten through its cloud provider or an
+    /// infrastructure tool (`aws rds delete-db-instance`, `terraform destroy` of a
+    /// configuration with database resources, `neonctl branches delete`, `heroku pg:reset`).
+    /// dbguard cannot snapshot it: the provider's own backups are the way back.
+    DeleteCloudDatabase,
 }
 
 impl FindingKind {
@@ -70,6 +75,7 @@ impl FindingKind {
             FindingKind::FlushStore => "flush_store",
             FindingKind::Unknown => "unknown",
             FindingKind::Unparseable => "unparseable",
+            FindingKind::DeleteCloudDatabase => "delete_cloud_database",
         }
     }
 
@@ -106,6 +112,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::FlushStore,
     FindingKind::Unknown,
     FindingKind::Unparseable,
+    FindingKind::DeleteCloudDatabase,
 ];
 
 /// Destructive: data is lost for sure. Unknown: we cannot tell, so it is treated as

@@ -17,6 +17,7 @@ use super::words::{Args, Spec};
 
 pub mod alembic;
 pub mod atlas;
+pub mod data_tree;
 pub mod diesel;
 pub mod django;
 pub mod docker;
