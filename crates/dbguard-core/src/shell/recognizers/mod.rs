@@ -17,30 +17,45 @@ use super::words::{Args, Spec};
 
 pub mod alembic;
 pub mod atlas;
+pub mod aws;
+pub mod azure;
+pub mod cloud;
 pub mod data_tree;
 pub mod diesel;
 pub mod django;
 pub mod docker;
 pub mod drizzle;
 pub mod files;
+pub mod fly;
 pub mod flyway;
+pub mod gcloud;
+pub mod heroku;
+pub mod http_api;
 pub mod inline_code;
 pub mod jvm_build;
 pub mod knex;
+pub mod kubernetes;
 pub mod laravel;
 pub mod liquibase;
 pub mod mikroorm;
 pub mod mongo;
 pub mod mysql_cli;
+pub mod neon;
 pub mod postgres_cli;
 pub mod prisma;
+pub mod pscale;
+pub mod pulumi;
 pub mod rails;
+pub mod railway;
 pub mod redis;
 pub mod sequelize;
 pub mod sqlite_cli;
 pub mod sqlx;
 pub mod supabase;
+pub mod terraform;
+pub mod turso;
 pub mod typeorm;
+pub mod wrangler;
 
 /// What a command's standard input carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +247,22 @@ pub static REGISTRY: &[&Recognizer] = &[
     &mongo::RECOGNIZER,
     &redis::RECOGNIZER,
     &inline_code::RECOGNIZER,
+    // Cloud and infrastructure tools, files and volumes, more migration tools.
+    &aws::RECOGNIZER,
+    &gcloud::RECOGNIZER,
+    &azure::RECOGNIZER,
+    &terraform::RECOGNIZER,
+    &pulumi::RECOGNIZER,
+    &heroku::RECOGNIZER,
+    &fly::RECOGNIZER,
+    &railway::RECOGNIZER,
+    &http_api::RECOGNIZER,
+    &neon::RECOGNIZER,
+    &turso::RECOGNIZER,
+    &wrangler::RECOGNIZER,
+    &pscale::RECOGNIZER,
+    &kubernetes::KUBECTL,
+    &kubernetes::HELM,
 ];
 
 pub fn find(program: &str) -> Option<&'static Recognizer> {
@@ -248,8 +279,30 @@ pub fn find(program: &str) -> Option<&'static Recognizer> {
 /// not parse, or on commands whose name is computed at run time). File tools, docker,
 /// build tools and interpreters are general-purpose, not database tools.
 pub fn is_db_program(name: &str) -> bool {
-    find(name).is_some_and(|r| !matches!(r.tool, "rm" | "docker" | "code" | "build"))
+    find(name)
+        .is_some_and(|r| !matches!(r.tool, "rm" | "docker" | "code" | "build") && !GENERAL_TOOLS.contains(&r.tool))
 }
+
+/// Recognized tools that are not database tools (cloud CLIs, infrastructure, file
+/// syncing, version control): mentioning them is no reason to fail closed.
+const GENERAL_TOOLS: &[&str] = &[
+    "aws",
+    "gcloud",
+    "az",
+    "terraform",
+    "pulumi",
+    "heroku",
+    "fly",
+    "railway",
+    "wrangler",
+    "kubectl",
+    "helm",
+    "curl",
+    "git",
+    "rsync",
+    "mix",
+    "dotnet",
+];
 
 /// Shared shape for hints from `-h -p -U -d` style flags.
 pub fn hint_from(args: &Args, host: &[&str], port: &[&str], user: &[&str], db: &[&str]) -> TargetHint {
