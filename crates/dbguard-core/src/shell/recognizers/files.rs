@@ -21,7 +21,7 @@ use crate::shell::words::{basename, Spec};
 
 pub const RECOGNIZER: Recognizer = Recognizer {
     tool: "rm",
-    programs: &["rm", "unlink", "shred", "find", "truncate", "cp", "mv", "dd"],
+    programs: &["rm", "unlink", "shred", "find", "truncate", "cp", "mv", "dd", "tee"],
     engine: None,
     destructive_potential: false,
     recognize,
@@ -118,6 +118,7 @@ fn recognize(inv: &Invocation) -> Outcome {
         "truncate" => return truncate(inv),
         "cp" | "mv" => return copy(inv),
         "dd" => return dd(inv),
+        "tee" => return tee(inv),
         _ => {}
     }
     let a = inv.args(&SPEC);
@@ -464,6 +465,23 @@ fn dd(inv: &Invocation) -> Outcome {
     if from_device || exists(of, inv.lookup) {
         if let Some(why) = sqlite_file(of, inv.lookup) {
             delete(inv, &mut out, of, format!("dd overwrites {of}, {why}"));
+        }
+    }
+    out
+}
+
+/// `tee FILE` (without `-a`) truncates FILE before writing to it.
+fn tee(inv: &Invocation) -> Outcome {
+    let a = inv.args(&Spec::DEFAULT);
+    let mut out = Outcome::default();
+    if a.has(&["-a", "--append", "--help", "--version"]) {
+        return out;
+    }
+    for w in a.pos.iter().filter(|w| !w.dynamic) {
+        if exists(&w.text, inv.lookup) {
+            if let Some(why) = sqlite_file(&w.text, inv.lookup) {
+                delete(inv, &mut out, &w.text, format!("tee overwrites {}, {why}", w.text));
+            }
         }
     }
     out

@@ -24,11 +24,15 @@ pub mod data_tree;
 pub mod diesel;
 pub mod django;
 pub mod docker;
+pub mod dotnet_ef;
 pub mod drizzle;
+pub mod ecto;
 pub mod files;
 pub mod fly;
 pub mod flyway;
 pub mod gcloud;
+pub mod git;
+pub mod go_migrations;
 pub mod heroku;
 pub mod http_api;
 pub mod inline_code;
@@ -41,6 +45,7 @@ pub mod mikroorm;
 pub mod mongo;
 pub mod mysql_cli;
 pub mod neon;
+pub mod pg_cluster;
 pub mod postgres_cli;
 pub mod prisma;
 pub mod pscale;
@@ -48,6 +53,7 @@ pub mod pulumi;
 pub mod rails;
 pub mod railway;
 pub mod redis;
+pub mod rsync;
 pub mod sequelize;
 pub mod sqlite_cli;
 pub mod sqlx;
@@ -263,6 +269,14 @@ pub static REGISTRY: &[&Recognizer] = &[
     &pscale::RECOGNIZER,
     &kubernetes::KUBECTL,
     &kubernetes::HELM,
+    &rsync::RECOGNIZER,
+    &git::RECOGNIZER,
+    &pg_cluster::RECOGNIZER,
+    &ecto::RECOGNIZER,
+    &dotnet_ef::RECOGNIZER,
+    &go_migrations::GOOSE,
+    &go_migrations::DBMATE,
+    &go_migrations::MIGRATE,
 ];
 
 pub fn find(program: &str) -> Option<&'static Recognizer> {
