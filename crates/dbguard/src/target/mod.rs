@@ -303,7 +303,7 @@ impl Resolver<'_> {
                     res.describe()
                 ));
             }
-            return resource::resolve(&res, &self.hint, config, &self.req.env);
+            return resource::resolve(&res, &self.hint, config, &self.req.env, &self.cwd);
         }
         let explicit_tool = self.hint.tool.clone().filter(|t| !t.is_empty());
         let (family, tool_label) = match &explicit_tool {

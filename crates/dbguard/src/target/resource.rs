@@ -7,7 +7,8 @@
 //! Environment, first match wins:
 //! 1. `dbguard.toml` `[[databases]]` entries matched against the resource's name, its
 //!    context (`prod` profile, `production` stack, namespace...) and `provider/name`;
-//! 2. a name or context that says prod (production) or staging;
+//! 2. a name or context that says prod (production) or staging, else the working
+//!    directory's last two components (`infra/prod`, `envs/staging`);
 //! 3. `NODE_ENV`-style variables, inline then the process environment, but only when they
 //!    say production or staging: a developer's shell saying `development` says nothing
 //!    about a cloud database;
@@ -23,7 +24,13 @@ use dbguard_core::{Environment, TargetHint};
 use super::ResolvedTarget;
 use crate::config::Config;
 
-pub fn resolve(res: &Resource, hint: &TargetHint, config: &Config, env: &BTreeMap<String, String>) -> ResolvedTarget {
+pub fn resolve(
+    res: &Resource,
+    hint: &TargetHint,
+    config: &Config,
+    env: &BTreeMap<String, String>,
+    cwd: &std::path::Path,
+) -> ResolvedTarget {
     let mut candidates: Vec<String> = Vec::new();
     if let Some(n) = &res.name {
         candidates.push(n.clone());
@@ -37,15 +44,7 @@ pub fn resolve(res: &Resource, hint: &TargetHint, config: &Config, env: &BTreeMa
         protected = entry.protected;
         name = entry.name.clone();
         if entry.environment != Environment::Unknown {
-            let file = config
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "dbguard.toml".into());
-            decided = Some((
-                entry.environment,
-                format!("{file}: [[databases]] match = {:?}", entry.pattern),
-            ));
+            decided = Some((entry.environment, super::classify::entry_rule(config, &entry.pattern)));
         }
     }
     let says = |f: fn(&str) -> bool| -> Option<String> {
@@ -59,6 +58,20 @@ pub fn resolve(res: &Resource, hint: &TargetHint, config: &Config, env: &BTreeMa
             decided = Some((Environment::Production, format!("{what} says prod")));
         } else if let Some(what) = says(name_says_staging) {
             decided = Some((Environment::Staging, format!("{what} says staging")));
+        }
+    }
+    if decided.is_none() {
+        let tail: Vec<String> = cwd
+            .components()
+            .rev()
+            .take(2)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let tail = tail.into_iter().rev().collect::<Vec<_>>().join("/");
+        if name_says_production(&tail) {
+            decided = Some((Environment::Production, format!("working directory {tail} says prod")));
+        } else if name_says_staging(&tail) {
+            decided = Some((Environment::Staging, format!("working directory {tail} says staging")));
         }
     }
     if decided.is_none() {
@@ -140,44 +153,54 @@ mod tests {
         }
     }
 
+    fn resolve_in(res: &Resource, hint: &TargetHint, cfg: &Config, env: &BTreeMap<String, String>) -> ResolvedTarget {
+        resolve(res, hint, cfg, env, std::path::Path::new("/home/u/shop"))
+    }
+
     #[test]
     fn environment_of_a_resource() {
         let cfg = Config::default();
         let none = BTreeMap::new();
         let hint = TargetHint::default();
-        let t = resolve(&rds("shop-prod", &[]), &hint, &cfg, &none);
+        let t = resolve_in(&rds("shop-prod", &[]), &hint, &cfg, &none);
         assert_eq!(t.environment, Environment::Production);
         assert_eq!(t.display.as_deref(), Some("AWS RDS DB instance shop-prod"));
-        let t = resolve(&rds("shop", &["profile staging"]), &hint, &cfg, &none);
+        let t = resolve_in(&rds("shop", &["profile staging"]), &hint, &cfg, &none);
         assert_eq!(
             (t.environment, t.environment_rule.as_str()),
             (Environment::Staging, "profile staging says staging")
         );
-        let t = resolve(&rds("shop", &[]), &hint, &cfg, &none);
+        let t = resolve_in(&rds("shop", &[]), &hint, &cfg, &none);
         assert_eq!(t.environment, Environment::Unknown);
         // A shell saying development says nothing about the cloud database...
         let dev = BTreeMap::from([("NODE_ENV".to_string(), "development".to_string())]);
         assert_eq!(
-            resolve(&rds("shop", &[]), &hint, &cfg, &dev).environment,
+            resolve_in(&rds("shop", &[]), &hint, &cfg, &dev).environment,
             Environment::Unknown
         );
         // ...while one saying production raises caution.
         let prod = BTreeMap::from([("NODE_ENV".to_string(), "production".to_string())]);
         assert_eq!(
-            resolve(&rds("shop", &[]), &hint, &cfg, &prod).environment,
+            resolve_in(&rds("shop", &[]), &hint, &cfg, &prod).environment,
             Environment::Production
         );
         let cfg =
             Config::parse("[[databases]]\nmatch = \"shop\"\nenvironment = \"production\"\nprotected = true\n").unwrap();
-        let t = resolve(&rds("shop", &[]), &hint, &cfg, &none);
+        let t = resolve_in(&rds("shop", &[]), &hint, &cfg, &none);
         assert!(t.protected && t.environment == Environment::Production);
         let local = Resource {
             local: true,
             ..rds("pgdata", &[])
         };
         assert_eq!(
-            resolve(&local, &hint, &Config::default(), &none).environment,
+            resolve_in(&local, &hint, &Config::default(), &none).environment,
             Environment::Development
+        );
+        let infra = std::path::Path::new("/src/infra/prod");
+        let t = resolve(&rds("shop", &[]), &hint, &Config::default(), &none, infra);
+        assert_eq!(
+            (t.environment, t.environment_rule.as_str()),
+            (Environment::Production, "working directory infra/prod says prod")
         );
     }
 }

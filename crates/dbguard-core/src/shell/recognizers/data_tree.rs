@@ -223,14 +223,9 @@ pub fn data_dir_hint(path: &str, kind: Option<DbKind>) -> TargetHint {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::sqlite_bytes;
     use super::*;
     use crate::lookup::MapLookup;
-
-    fn sqlite_bytes() -> Vec<u8> {
-        let mut b = SQLITE_MAGIC.to_vec();
-        b.resize(4096, 0);
-        b
-    }
 
     #[test]
     fn finds_databases_in_a_tree() {

@@ -96,8 +96,7 @@ fn alias(text: &str, name: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{run, run_with};
-    use super::super::Input;
+    use super::super::test_support::{kinds_with, run};
     use super::*;
     use crate::lookup::MapLookup;
 
@@ -123,13 +122,7 @@ mod tests {
             "mix.exs".into(),
             b"defp aliases do\n  [\n    setup: [\"deps.get\", \"ecto.setup\"],\n    \"db.fresh\": [\"ecto.drop\", \"ecto.setup\"],\n    test: [\"ecto.create --quiet\", \"test\"]\n  ]\nend\n".to_vec(),
         );
-        let k = |c: &str| -> Vec<FindingKind> {
-            run_with(&RECOGNIZER, c, &l, &Input::Terminal)
-                .findings
-                .iter()
-                .map(|f| f.kind)
-                .collect()
-        };
+        let k = |c: &str| kinds_with(&RECOGNIZER, c, &l);
         assert_eq!(k("mix db.fresh"), [FindingKind::DropDatabase]);
         assert!(k("mix setup").is_empty());
         assert!(k("mix test").is_empty());

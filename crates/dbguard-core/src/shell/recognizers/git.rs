@@ -113,8 +113,7 @@ fn recognize(inv: &Invocation) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{run, run_with};
-    use super::super::Input;
+    use super::super::test_support::{kinds_with, run, sqlite_bytes};
     use super::*;
     use crate::finding::FindingKind;
     use crate::lookup::MapLookup;
@@ -122,17 +121,10 @@ mod tests {
     #[test]
     fn recognizes() {
         let mut l = MapLookup::default();
-        let mut db = b"SQLite format 3\0".to_vec();
-        db.resize(4096, 0);
+        let db = sqlite_bytes();
         l.files.insert("prisma/dev.db".into(), db);
         l.files.insert("src/main.ts".into(), b"x".to_vec());
-        let k = |c: &str| -> Vec<FindingKind> {
-            run_with(&RECOGNIZER, c, &l, &Input::Terminal)
-                .findings
-                .iter()
-                .map(|f| f.kind)
-                .collect()
-        };
+        let k = |c: &str| kinds_with(&RECOGNIZER, c, &l);
         assert_eq!(k("git clean -fdx"), [FindingKind::DeleteFiles]);
         assert_eq!(k("git -C . clean -f -X prisma"), [FindingKind::DeleteFiles]);
         for c in [

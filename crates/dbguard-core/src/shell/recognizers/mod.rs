@@ -354,6 +354,22 @@ pub(crate) mod test_support {
             .collect()
     }
 
+    /// The finding kinds of one recognizer on a command line, with these files.
+    pub fn kinds_with(r: &Recognizer, line: &str, lookup: &MapLookup) -> Vec<FindingKind> {
+        run_with(r, line, lookup, &Input::Terminal)
+            .findings
+            .iter()
+            .map(|f| f.kind)
+            .collect()
+    }
+
+    /// The bytes of a small SQLite file: its header, padded to one page.
+    pub fn sqlite_bytes() -> Vec<u8> {
+        let mut b = b"SQLite format 3\0".to_vec();
+        b.resize(4096, 0);
+        b
+    }
+
     pub fn run_with(r: &Recognizer, line: &str, lookup: &MapLookup, stdin: &Input) -> Outcome {
         let parsed = parse(line);
         let Some(crate::shell::parse::Command::Simple(sc)) =

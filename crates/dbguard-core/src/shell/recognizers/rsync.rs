@@ -141,25 +141,17 @@ fn is_remote(p: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{run, run_with};
-    use super::super::Input;
+    use super::super::test_support::{kinds_with, run, sqlite_bytes};
     use super::*;
     use crate::lookup::MapLookup;
 
     #[test]
     fn recognizes() {
         let mut l = MapLookup::default();
-        let mut db = b"SQLite format 3\0".to_vec();
-        db.resize(4096, 0);
+        let db = sqlite_bytes();
         l.files.insert("data/app.db".into(), db);
         l.files.insert("pgdata/PG_VERSION".into(), b"16\n".to_vec());
-        let k = |c: &str| -> Vec<FindingKind> {
-            run_with(&RECOGNIZER, c, &l, &Input::Terminal)
-                .findings
-                .iter()
-                .map(|f| f.kind)
-                .collect()
-        };
+        let k = |c: &str| kinds_with(&RECOGNIZER, c, &l);
         assert_eq!(k("rsync -a --delete backup/ data/"), [FindingKind::DeleteFiles]);
         assert_eq!(
             k("rsync -av --delete-after restore/ pgdata/"),
