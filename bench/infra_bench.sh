@@ -7,11 +7,17 @@
 # `ls -la` as the floor. Release build, hyperfine. Prints medians in ms.
 #
 # usage: bench/infra_bench.sh   (writes bench/out/infra.json)
+#        DBGUARD_BIN=target/debug/dbguard RUNS=50 bench/infra_bench.sh   (another binary, fewer runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null); }
-cargo build --release -p dbguard -q
-BIN=$PWD/target/release/dbguard
+if [ -n "${DBGUARD_BIN:-}" ]; then
+  BIN=$(realpath "$DBGUARD_BIN")
+else
+  cargo build --release -p dbguard -q
+  BIN=$PWD/target/release/dbguard
+fi
+RUNS=${RUNS:-200}
 OUT=$PWD/bench/out
 mkdir -p "$OUT"
 cd "$(mktemp -d)"
@@ -33,7 +39,7 @@ done
 sqlite3 data/d7/sub/app.db 'CREATE TABLE t (x); INSERT INTO t VALUES (1);'
 mkdir -p node_modules/pkg && echo x > node_modules/pkg/index.js
 git init -q . && printf 'data/\nnode_modules/\n' > .gitignore
-hyperfine -N --warmup 20 --runs 200 --export-json "$OUT/infra.json" -i \
+hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$OUT/infra.json" -i \
   -n 'check: ls -la' "$BIN check 'ls -la'" \
   -n 'check: terraform plan' "$BIN check 'terraform plan'" \
   -n 'check: terraform destroy (41 resources, 5 files)' "$BIN check 'terraform destroy -auto-approve'" \
