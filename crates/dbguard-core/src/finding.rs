@@ -49,6 +49,11 @@ pub enum FindingKind {
     /// Changes dbguard's own settings or records (dbguard.toml, the agents' hook settings,
     /// the data directory): never allowed to an agent, whatever the environment.
     GuardSettings,
+    /// A database deleted, emptied or overwritten through its cloud provider or an
+    /// infrastructure tool (`aws rds delete-db-instance`, `terraform destroy` of a
+    /// configuration with database resources, `neonctl branches delete`, `heroku pg:reset`).
+    /// dbguard cannot snapshot it: the provider's own backups are the way back.
+    DeleteCloudDatabase,
 }
 
 impl FindingKind {
@@ -74,6 +79,7 @@ impl FindingKind {
             FindingKind::Unknown => "unknown",
             FindingKind::Unparseable => "unparseable",
             FindingKind::GuardSettings => "guard_settings",
+            FindingKind::DeleteCloudDatabase => "delete_cloud_database",
         }
     }
 
@@ -111,6 +117,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::Unknown,
     FindingKind::Unparseable,
     FindingKind::GuardSettings,
+    FindingKind::DeleteCloudDatabase,
 ];
 
 /// Destructive: data is lost for sure. Unknown: we cannot tell, so it is treated as

@@ -51,6 +51,61 @@ pub trait Lookup {
         let _ = path;
         None
     }
+    /// The entries under a directory (`rm -r DIR`, `rsync --delete`, `git clean`,
+    /// `terraform` configurations), breadth first, within `limits`; symbolic links are
+    /// neither followed nor listed (deleting a tree removes the link, not its target).
+    /// `None` when `path` is not a readable directory or nothing is known.
+    fn walk_dir(&self, _path: &str, _limits: &WalkLimits) -> Option<DirWalk> {
+        None
+    }
+
+    /// What git knows of these paths (relative to the working directory), for `git clean`:
+    /// one state per path, in order. `None` when it cannot be known (no repository, no git).
+    fn git_states(&self, _paths: &[String]) -> Option<Vec<GitState>> {
+        None
+    }
+}
+
+/// Bounds of a [`Lookup::walk_dir`]: the hook must stay fast on any tree.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkLimits {
+    /// Most entries listed; past it the walk stops and says so (`DirWalk::truncated`).
+    pub max_entries: usize,
+    /// Deepest level listed (1: the directory's own entries).
+    pub max_depth: usize,
+    /// Directory names not descended into (they are still listed): trees that never
+    /// hold a database (`node_modules`, `.git`).
+    pub skip: &'static [&'static str],
+}
+
+/// One entry of a [`DirWalk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkEntry {
+    /// The walked path joined with the entry's relative path (`data` + `app.db` -> `data/app.db`).
+    pub path: String,
+    pub dir: bool,
+    /// Size in bytes (0 for directories).
+    pub size: u64,
+}
+
+/// What a [`Lookup::walk_dir`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirWalk {
+    pub entries: Vec<WalkEntry>,
+    /// A limit was reached (entries or depth) or a subdirectory could not be read:
+    /// the tree holds more than was listed.
+    pub truncated: bool,
+}
+
+/// A path as git sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitState {
+    /// In the index: `git clean` never removes it.
+    Tracked,
+    /// Not in the index, not ignored: removed by `git clean -f`, kept by `-X`.
+    Untracked,
+    /// Not in the index, ignored: removed only by `git clean -x` / `-X`.
+    Ignored,
 }
 
 /// A lookup that knows nothing: used by fuzzers and pure-text analysis.
@@ -106,5 +161,64 @@ impl Lookup for MapLookup {
             .collect();
         names.dedup();
         (!names.is_empty()).then_some(names)
+    }
+
+    /// The files of the map under `path` (directories implied by their paths), in
+    /// breadth-first order, within the limits.
+    fn walk_dir(&self, path: &str, limits: &WalkLimits) -> Option<DirWalk> {
+        let root = path.trim_end_matches('/');
+        let root = if root.is_empty() && path.starts_with('/') {
+            "/"
+        } else {
+            root
+        };
+        let prefix = match root {
+            "" | "." => String::new(),
+            "/" => "/".to_string(),
+            r => format!("{r}/"),
+        };
+        let mut found: BTreeMap<String, (bool, u64)> = BTreeMap::new();
+        for (k, v) in &self.files {
+            let key = k.strip_prefix("./").unwrap_or(k);
+            let Some(rel) = key.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+            let mut acc = String::new();
+            for (i, part) in parts.iter().enumerate() {
+                if !acc.is_empty() {
+                    acc.push('/');
+                }
+                acc.push_str(part);
+                let last = i + 1 == parts.len();
+                found
+                    .entry(acc.clone())
+                    .or_insert((!last, if last { v.len() as u64 } else { 0 }));
+                if !last && limits.skip.contains(part) {
+                    break;
+                }
+            }
+        }
+        if found.is_empty() {
+            return None;
+        }
+        let mut walk = DirWalk::default();
+        let mut entries: Vec<(usize, String, bool, u64)> = found
+            .into_iter()
+            .map(|(rel, (dir, size))| (rel.matches('/').count() + 1, rel, dir, size))
+            .collect();
+        entries.sort();
+        for (depth, rel, dir, size) in entries {
+            if depth > limits.max_depth || walk.entries.len() >= limits.max_entries {
+                walk.truncated = true;
+                break;
+            }
+            walk.entries.push(WalkEntry {
+                path: format!("{prefix}{rel}"),
+                dir,
+                size,
+            });
+        }
+        Some(walk)
     }
 }

@@ -25,6 +25,46 @@ pub struct TargetHint {
     pub file: Option<String>,
     /// The engine the tool implies, when it does (`psql` -> postgres).
     pub engine: Option<Engine>,
+    /// A database the command reaches through a provider or an infrastructure tool
+    /// rather than a connection (an RDS instance, a Neon branch, a Kubernetes volume,
+    /// a Terraform configuration): the edge then classifies this resource instead of
+    /// looking for a URL, and knows that no snapshot of it can be taken.
+    pub resource: Option<Resource>,
+}
+
+/// A database (or the volume or configuration holding one) named by a cloud or
+/// infrastructure command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// Who holds it: `AWS RDS`, `Google Cloud SQL`, `Kubernetes`, `Terraform`.
+    pub provider: String,
+    /// What it is: `DB instance`, `branch`, `persistent volume claim`, `configuration`.
+    pub kind: String,
+    /// Its name as the command gives it (`--db-instance-identifier prod-db`), when it does.
+    pub name: Option<String>,
+    /// What else the command says about where it lives: `profile prod`, `project shop`,
+    /// `namespace db`, `context prod-eu`, `stack production`.
+    pub context: Vec<String>,
+    /// It lives on this machine (a local Docker volume, a local Supabase stack).
+    pub local: bool,
+    /// The provider's own way back, to check before running: deletion protection, a
+    /// final snapshot, a backup command. One or two sentences.
+    pub safeguard: String,
+}
+
+impl Resource {
+    /// "AWS RDS DB instance prod-db (profile prod)".
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} {}", self.provider, self.kind);
+        if let Some(n) = &self.name {
+            s.push(' ');
+            s.push_str(n);
+        }
+        if !self.context.is_empty() {
+            s.push_str(&format!(" ({})", self.context.join(", ")));
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

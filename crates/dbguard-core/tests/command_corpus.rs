@@ -8,7 +8,8 @@
 //! files = { "schema.sql" = "DROP TABLE x;" }   # optional: what Lookup::read_file/file_head see
 //! scripts = { "db:reset" = "prisma migrate reset --force" }  # optional: package.json scripts
 //! data_dirs = ["pgdata"]               # optional: paths Lookup::is_data_dir says yes to
-//! target = { url = "...", dbname = "...", host = "...", port = "...", user = "...", file = "...", tool = "..." }
+//! target = { url = "...", dbname = "...", host = "...", port = "...", user = "...", file = "...", tool = "...",
+//!            resource = "AWS RDS DB instance shop (profile prod)" }   # resource: as `Resource::describe` says it
 //! env = { DATABASE_URL = "..." }       # optional: expected inline variables of the first target
 //! project = "node-pg"                  # optional: the files of tests/corpus/projects/node-pg/
 //! note = "why this case exists"
@@ -60,6 +61,7 @@ fn command_corpus() {
                                 "file" => h.file.clone(),
                                 "tool" => h.tool.clone(),
                                 "engine" => h.engine.map(|e| format!("{e:?}").to_lowercase()),
+                                "resource" => h.resource.as_ref().map(|r| r.describe()),
                                 other => Some(format!("<unknown target key {other}>")),
                             };
                             if got.as_deref() != Some(v.as_str()) {

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dbguard_core::script::Summary;
+use dbguard_core::lookup::{DirWalk, GitState, WalkEntry, WalkLimits};
 use dbguard_core::Lookup;
 
 use crate::script_cache::{Key, ScriptCache};
@@ -118,6 +119,18 @@ impl Lookup for FsLookup {
         names.sort();
         Some(names)
     }
+
+    fn walk_dir(&self, path: &str, limits: &WalkLimits) -> Option<DirWalk> {
+        let root = self.path(path);
+        if !std::fs::symlink_metadata(&root).ok()?.is_dir() {
+            return None;
+        }
+        Some(walk(&root, path, limits))
+    }
+
+    fn git_states(&self, paths: &[String]) -> Option<Vec<GitState>> {
+        git_states(&self.cwd, paths)
+    }
 }
 
 /// `p` with symlinks followed: the file itself when it exists, else its folder (a new file
@@ -130,6 +143,110 @@ pub fn resolve_on_disk(p: &Path) -> PathBuf {
         (Some(d), Some(n)) => d.join(n),
         _ => p.to_path_buf(),
     }
+}
+
+/// Breadth first, without following symbolic links; entries are named `shown` + the
+/// relative path, as the command wrote the directory.
+fn walk(root: &Path, shown: &str, limits: &WalkLimits) -> DirWalk {
+    let mut out = DirWalk::default();
+    let base = shown.trim_end_matches('/');
+    let mut queue = std::collections::VecDeque::from([(root.to_path_buf(), base.to_string(), 1usize)]);
+    while let Some((dir, name, depth)) = queue.pop_front() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            out.truncated = true;
+            continue;
+        };
+        for e in rd {
+            let Ok(e) = e else {
+                out.truncated = true;
+                continue;
+            };
+            if out.entries.len() >= limits.max_entries {
+                out.truncated = true;
+                return out;
+            }
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                continue;
+            }
+            let file_name = e.file_name().to_string_lossy().into_owned();
+            let path = if name.is_empty() || name == "." {
+                file_name.clone()
+            } else {
+                format!("{name}/{file_name}")
+            };
+            let size = if ft.is_file() {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            };
+            if ft.is_dir() && !limits.skip.contains(&file_name.as_str()) {
+                if depth < limits.max_depth {
+                    queue.push_back((e.path(), path.clone(), depth + 1));
+                } else {
+                    out.truncated = true;
+                }
+            }
+            out.entries.push(WalkEntry {
+                path,
+                dir: ft.is_dir(),
+                size,
+            });
+        }
+    }
+    out
+}
+
+/// `git ls-files -t --cached --others --exclude-standard` for the paths (relative to the
+/// working directory, as the command names them): tagged `?` is untracked, any other
+/// tag tracked, and an existing path git does not list is ignored. `None` when git
+/// cannot answer (no repository, no git).
+fn git_states(cwd: &Path, paths: &[String]) -> Option<Vec<GitState>> {
+    if paths.is_empty() {
+        return Some(Vec::new());
+    }
+    let out = std::process::Command::new("git")
+        .current_dir(cwd)
+        .args([
+            "ls-files",
+            "-z",
+            "-t",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+        ])
+        .args(paths)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut states = std::collections::HashMap::new();
+    for rec in out.stdout.split(|b| *b == 0) {
+        if rec.len() < 3 {
+            continue;
+        }
+        let state = if rec[0] == b'?' {
+            GitState::Untracked
+        } else {
+            GitState::Tracked
+        };
+        states.insert(String::from_utf8_lossy(&rec[2..]).into_owned(), state);
+    }
+    Some(
+        paths
+            .iter()
+            .map(|p| {
+                states
+                    .get(p.trim_start_matches("./"))
+                    .copied()
+                    .unwrap_or(GitState::Ignored)
+            })
+            .collect(),
+    )
 }
 
 /// A PostgreSQL cluster (PG_VERSION + base/), a MySQL datadir (ibdata1, mysql/),

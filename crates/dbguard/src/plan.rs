@@ -363,6 +363,25 @@ impl Plan {
         "unknown-database".to_string()
     }
 
+    /// Why no snapshot can be taken before this runs, when none can.
+    pub fn no_snapshot(&self) -> Option<&str> {
+        match &self.snapshot {
+            Some(SnapshotNeed::NotPossible { why }) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// The provider's own way back for a database held by a provider (or a data
+    /// directory): what to check or run before, since dbguard cannot snapshot it.
+    pub fn safeguard(&self) -> Option<String> {
+        let r = self.target.as_ref()?.resource.as_ref()?;
+        Some(format!(
+            "keep the {} (do not delete it from here); to keep a copy, {}",
+            r.describe(),
+            r.safeguard
+        ))
+    }
+
     /// Total rows the findings would destroy, when measured.
     pub fn impact_rows(&self) -> Option<i64> {
         let mut sum = None;
@@ -461,6 +480,16 @@ impl Plan {
 /// The smallest snapshot that covers every finding.
 pub fn snapshot_need(findings: &[Finding], target: Option<&ResolvedTarget>) -> SnapshotNeed {
     use dbguard_core::target::Engine;
+    if let Some(res) = target.and_then(|t| t.resource.as_ref()) {
+        // A database held by a provider, or a data directory: no connection to snapshot through.
+        return SnapshotNeed::NotPossible {
+            why: format!(
+                "dbguard cannot snapshot the {}; first, {}",
+                res.describe(),
+                res.safeguard
+            ),
+        };
+    }
     let engine = target.and_then(|t| t.engine);
     match engine {
         Some(Engine::Postgres) | Some(Engine::Sqlite) => {}

@@ -64,6 +64,7 @@ pub fn kind_label(kind: FindingKind) -> &'static str {
         FindingKind::Unknown => "UNKNOWN EFFECT",
         FindingKind::Unparseable => "UNPARSEABLE",
         FindingKind::GuardSettings => "CHANGES DBGUARD'S OWN SETTINGS",
+        FindingKind::DeleteCloudDatabase => "DELETE CLOUD DATABASE",
     }
 }
 
@@ -133,4 +134,14 @@ and asks a human before it runs (production stays blocked).",
             redact_text(text.trim())
         )
     }
+}
+
+/// The next step after `check` when what it found cannot be snapshotted by dbguard (a
+/// database held by a provider, a data directory): the provider's own safeguard first.
+pub fn next_step_without_snapshot(text: &str, safeguard: &str) -> String {
+    format!(
+        "Next step: dbguard cannot snapshot this. Before anything else, {safeguard}. Then, if it must go, run it as \
+`dbguard run -- {}`: a human approves it first (production stays blocked).",
+        redact_text(text.trim())
+    )
 }

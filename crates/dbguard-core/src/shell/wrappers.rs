@@ -329,7 +329,6 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
         },
         "ssh" => ssh(words),
         "cargo" if arg(1) == "sqlx" => Step::Rename("sqlx".into(), 2),
-        "heroku" if arg(1) == "run" => skip(words, 2, &spec("asex", &["app", "size", "env", "remote", "type"])),
         _ => script_by_path(first, lookup).unwrap_or(Step::Done),
     }
 }

@@ -104,7 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else if destructive {
         print!("{}", report::render_findings(&analysis.findings, target.as_ref()));
         println!();
-        println!("{}", report::next_step_for_check(&text, args.sql));
+        match target.as_ref().and_then(|t| t.resource.as_ref()) {
+            Some(r) if !args.sql => println!("{}", report::next_step_without_snapshot(&text, &r.safeguard)),
+            _ => println!("{}", report::next_step_for_check(&text, args.sql)),
+        }
     } else {
         println!("ok: nothing destructive found");
     }

@@ -517,6 +517,9 @@ fn scope_of(need: &SnapshotNeed) -> Option<SnapshotScope> {
 
 /// The non-destructive way to do what the command wanted, by tool.
 pub fn safe_alternative(plan: &Plan) -> String {
+    if let Some(keep) = plan.safeguard() {
+        return keep;
+    }
     let tools: Vec<&str> = plan
         .analysis
         .findings

@@ -373,12 +373,25 @@ this plan and asks you to confirm), then allow here.",
                         }
                     }
                 }
-                let _ = write!(
-                    reason,
-                    "\nIf you allow it, it runs as `{}`: dbguard takes a snapshot first, runs it and verifies \
+                match plan.no_snapshot() {
+                    Some(why) => {
+                        let _ = write!(
+                            reason,
+                            "\nIf you allow it, it runs as `{}` WITHOUT a snapshot ({}): dbguard cannot undo it. Deny \
+to stop it.",
+                            one_line(&redact_text(&rerun)),
+                            redact_text(why)
+                        );
+                    }
+                    None => {
+                        let _ = write!(
+                            reason,
+                            "\nIf you allow it, it runs as `{}`: dbguard takes a snapshot first, runs it and verifies \
 the result (`dbguard restore` undoes it). Deny to stop it.",
-                    one_line(&redact_text(&rerun))
-                );
+                            one_line(&redact_text(&rerun))
+                        );
+                    }
+                }
                 return Outcome {
                     decision: Decision::Ask {
                         reason,
@@ -432,10 +445,17 @@ fn deny_with_code(plan: &Plan, summary: &str, opts: Options) -> Outcome {
                 "It needs the user's informed approval. Do not retry it and do not work around it (no other \
 command, tool or client that does the same). Tell the user exactly this:\n\n    {}\n\nThe user approves by \
 typing `dbguard approve {}` in their own terminal (an agent cannot approve). After the user has approved, \
-run it exactly as:\n\n    {}\n\ndbguard then takes a snapshot, runs the command and verifies it.{}",
+run it exactly as:\n\n    {}\n\n{}{}",
                 a.sentence,
                 a.code,
                 redact_text(&rerun),
+                match plan.no_snapshot() {
+                    Some(why) => format!(
+                        "dbguard then runs the command and records it; no snapshot can be taken first ({}).",
+                        redact_text(why)
+                    ),
+                    None => "dbguard then takes a snapshot, runs the command and verifies it.".to_string(),
+                },
                 a.expires
                     .map(|e| format!(" The approval expires at {e}."))
                     .unwrap_or_default()
@@ -724,6 +744,9 @@ fn safe_alternative(plan: &Plan) -> String {
         .filter_map(|f| f.tool.as_deref())
         .collect();
     let kinds: Vec<FindingKind> = plan.analysis.findings.iter().map(|f| f.kind).collect();
+    if let Some(keep) = plan.safeguard() {
+        return format!("{keep}. Only the user decides whether it goes.");
+    }
     let backup = "take a backup first with `dbguard snapshot` (the user may run it)";
     if tools.contains(&"prisma") {
         return format!(
@@ -799,6 +822,24 @@ const DATABASE_WORDS: &[&str] = &[
     "docker",
     "podman",
     "kubectl",
+    "helm",
+    "terraform",
+    "terragrunt",
+    "tofu",
+    "pulumi",
+    "aws",
+    "gcloud",
+    "az ",
+    "heroku",
+    "fly",
+    "railway",
+    "wrangler",
+    "turso",
+    "pscale",
+    "git clean",
+    "rsync",
+    "mix ",
+    "dotnet",
     "rm ",
     "rm\t",
     "drop",

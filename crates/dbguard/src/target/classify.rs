@@ -81,14 +81,9 @@ pub fn classify(
             protected = entry.protected;
             name = entry.name.clone();
             if entry.environment != Environment::Unknown {
-                let file = config
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "dbguard.toml".into());
                 return Classification {
                     environment: entry.environment,
-                    rule: format!("{file}: [[databases]] match = {:?}", entry.pattern),
+                    rule: entry_rule(config, &entry.pattern),
                     protected,
                     name,
                 };
@@ -129,6 +124,16 @@ pub fn classify(
         Some(rule) if environment != Environment::Production => done(Environment::Staging, rule),
         _ => done(environment, rule),
     }
+}
+
+/// How a `[[databases]]` entry that decided is named in reports.
+pub fn entry_rule(config: &Config, pattern: &str) -> String {
+    let file = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "dbguard.toml".into());
+    format!("{file}: [[databases]] match = {pattern:?}")
 }
 
 /// Rule 3: what the URL (or its absence) says.

@@ -47,6 +47,7 @@ pub mod jsscan;
 pub mod laravel;
 pub mod prisma;
 pub mod rails;
+pub mod resource;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -125,6 +126,10 @@ pub struct ResolvedTarget {
     /// When dbguard's remembered classification raised what the rules say (see `sticky.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remembered: Option<crate::sticky::Override>,
+    /// The command names a database held by a provider or a data directory, not a
+    /// connection (see `resource.rs`): nothing dbguard can snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<dbguard_core::target::Resource>,
 }
 
 /// A second database named by the same configuration.
@@ -301,6 +306,16 @@ impl Resolver<'_> {
     }
 
     fn run(&mut self, config: &Config) -> ResolvedTarget {
+        if let Some(res) = self.hint.resource.clone() {
+            if let Some(u) = self.req.cli_url.as_deref().filter(|u| !u.is_empty()) {
+                self.warnings.push(format!(
+                    "--url {} was given, but the command acts on {} itself, not through a connection",
+                    redact_url(u),
+                    res.describe()
+                ));
+            }
+            return resource::resolve(&res, &self.hint, config, &self.req.env, &self.cwd);
+        }
         let explicit_tool = self.hint.tool.clone().filter(|t| !t.is_empty());
         let (family, tool_label) = match &explicit_tool {
             Some(t) => (family_of(t), Some(t.clone())),
@@ -388,6 +403,7 @@ impl Resolver<'_> {
             config_file: None,
             warnings: Vec::new(),
             remembered: None,
+            resource: None,
         };
         if let Some(f) = &found {
             let parts = parse_parts(&f.value, &f.base, self.hint.engine);

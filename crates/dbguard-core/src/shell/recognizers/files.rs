@@ -1,24 +1,27 @@
 //! Deleting database files: `rm`/`unlink`/`shred` of SQLite files (by extension, or by the
 //! `SQLite format 3\0` header when the file exists) and `rm -r` of PostgreSQL/MySQL data
-//! directories (asked of the lookup, or well-known paths). Also used by the analyzer for
-//! `> app.db` truncating redirections.
+//! directories (asked of the lookup, or well-known paths), or of any directory whose tree
+//! holds databases ([`super::data_tree`]: SQLite files by header, data directories by their
+//! marker files; a tree too large to look through is `unknown`). Also used by the analyzer
+//! for `> app.db` truncating redirections.
 //!
 //! The same loss without `rm`: `find -name '*.db' -delete` / `-exec rm`, `truncate`,
 //! `dd of=app.db`, and `cp`/`mv` onto a database file (emptied by `/dev/null`, or an
 //! existing one replaced: existence comes from the lookup, so `cp app.db backup.db` to a
 //! new file stays silent).
 
+use crate::environment::glob_match;
 use crate::finding::{Finding, FindingKind, Scope};
 use crate::lookup::Lookup;
 use crate::target::{Engine, TargetHint};
 
-use super::{Invocation, Outcome, Recognizer};
+use super::{data_tree, Invocation, Outcome, Recognizer};
 use crate::shell::parse::Word;
 use crate::shell::words::{basename, Spec};
 
 pub const RECOGNIZER: Recognizer = Recognizer {
     tool: "rm",
-    programs: &["rm", "unlink", "shred", "find", "truncate", "cp", "mv", "dd"],
+    programs: &["rm", "unlink", "shred", "find", "truncate", "cp", "mv", "dd", "tee"],
     engine: None,
     destructive_potential: false,
     recognize,
@@ -27,15 +30,20 @@ pub const RECOGNIZER: Recognizer = Recognizer {
 const SQLITE_EXT: &[&str] = &[".db", ".sqlite", ".sqlite3", ".db3", ".s3db", ".sl3"];
 const COMPANIONS: &[&str] = &["", "-wal", "-shm", "-journal"];
 
+/// Whether a file name ends like an SQLite database or one of its companion files.
+pub fn has_sqlite_extension(path: &str) -> bool {
+    let name = basename(path).trim_end_matches(['*', '?']).to_ascii_lowercase();
+    SQLITE_EXT.iter().any(|ext| {
+        COMPANIONS
+            .iter()
+            .any(|c| name.len() > ext.len() + c.len() && name.ends_with(&format!("{ext}{c}")))
+    })
+}
+
 /// Why this path is an SQLite database file, if it is.
 pub fn sqlite_file(path: &str, lookup: &dyn Lookup) -> Option<&'static str> {
-    let name = basename(path).trim_end_matches(['*', '?']).to_ascii_lowercase();
-    for ext in SQLITE_EXT {
-        for c in COMPANIONS {
-            if name.len() > ext.len() + c.len() && name.ends_with(&format!("{ext}{c}")) {
-                return Some("an SQLite database file (by its extension)");
-            }
-        }
+    if has_sqlite_extension(path) {
+        return Some("an SQLite database file (by its extension)");
     }
     match lookup.file_head(path) {
         Some(head) if head.starts_with(b"SQLite format 3\0") => Some("an SQLite database file (by its header)"),
@@ -110,6 +118,7 @@ fn recognize(inv: &Invocation) -> Outcome {
         "truncate" => return truncate(inv),
         "cp" | "mv" => return copy(inv),
         "dd" => return dd(inv),
+        "tee" => return tee(inv),
         _ => {}
     }
     let a = inv.args(&SPEC);
@@ -120,10 +129,15 @@ fn recognize(inv: &Invocation) -> Outcome {
     let mut out = Outcome::default();
     for w in &a.pos {
         let path = w.text.as_str();
-        let (why, engine) = if let Some(why) = sqlite_file(path, inv.lookup) {
-            (why, Some(Engine::Sqlite))
+        let (why, hint) = if let Some(why) = sqlite_file(path, inv.lookup) {
+            let hint = TargetHint {
+                file: Some(path.to_string()),
+                engine: Some(Engine::Sqlite),
+                ..TargetHint::default()
+            };
+            (why, hint)
         } else if let Some(why) = recursive.then(|| data_dir(path, inv.lookup)).flatten() {
-            (why, None)
+            (why, data_tree::data_dir_hint(path, None))
         } else if w.dynamic && mentions_db(path) {
             out.findings.push(inv.unknown(
                 inv.program,
@@ -134,6 +148,9 @@ fn recognize(inv: &Invocation) -> Outcome {
             ));
             continue;
         } else {
+            if recursive && !w.dynamic {
+                tree(inv, &mut out, path, &format!("{} -r deletes {path}", inv.program));
+            }
             continue;
         };
         out.findings.push(inv.finding(
@@ -144,14 +161,74 @@ fn recognize(inv: &Invocation) -> Outcome {
             Scope::External,
         ));
         if out.hint.is_none() {
-            out.hint = Some(TargetHint {
-                file: Some(path.to_string()),
-                engine,
-                ..TargetHint::default()
-            });
+            out.hint = Some(hint);
         }
     }
     out
+}
+
+/// Most databases listed one by one for one tree; the rest are counted.
+const MAX_LISTED: usize = 10;
+
+/// The directory a path names for a tree walk: `data/*` and `*` stand for their directory.
+fn tree_root(path: &str) -> Option<&str> {
+    let root = match path {
+        "*" | "./*" | ".*" => ".",
+        p => p.strip_suffix("/*").unwrap_or(p),
+    };
+    (!root.contains(['*', '?', '['])).then_some(root)
+}
+
+/// Look through the tree at `path` (a command that deletes or replaces it, described by
+/// `action`): one finding per database in it, or `unknown` when the tree is too large to
+/// look through. Returns whether anything was reported.
+pub fn tree(inv: &Invocation, out: &mut Outcome, path: &str, action: &str) -> bool {
+    let Some(root) = tree_root(path) else { return false };
+    if data_tree::regenerable(root) {
+        return false;
+    }
+    let Some(scan) = data_tree::scan(root, inv.lookup) else {
+        return false;
+    };
+    report_tree(inv, out, &scan, root, action)
+}
+
+/// Findings for a scanned tree (see [`tree`]).
+pub fn report_tree(inv: &Invocation, out: &mut Outcome, scan: &data_tree::TreeScan, root: &str, action: &str) -> bool {
+    for f in scan.found.iter().take(MAX_LISTED) {
+        out.findings.push(inv.finding(
+            inv.program,
+            FindingKind::DeleteFiles,
+            Some(f.path.clone()),
+            format!("{action}, and with it {}, {}", f.path, f.kind.describe()),
+            Scope::External,
+        ));
+    }
+    if scan.found.len() > MAX_LISTED {
+        out.findings.push(inv.finding(
+            inv.program,
+            FindingKind::DeleteFiles,
+            Some(root.to_string()),
+            format!("{action}, and with it {} more databases", scan.found.len() - MAX_LISTED),
+            Scope::External,
+        ));
+    }
+    if out.hint.is_none() {
+        out.hint = data_tree::hint(&scan.found);
+    }
+    if scan.found.is_empty() && scan.truncated {
+        out.findings.push(inv.unknown(
+            inv.program,
+            format!(
+                "{action}: a tree too large to look through completely ({} entries or {} levels at most); \
+no database was found in the part seen, but the rest cannot be known",
+                data_tree::LIMITS.max_entries,
+                data_tree::LIMITS.max_depth
+            ),
+        ));
+        return true;
+    }
+    !scan.found.is_empty()
 }
 
 fn delete(inv: &Invocation, out: &mut Outcome, path: &str, detail: String) {
@@ -242,6 +319,36 @@ fn find(inv: &Invocation) -> Outcome {
     for r in &root_names {
         if let Some(why) = sqlite_file(r, inv.lookup).or_else(|| data_dir(r, inv.lookup)) {
             delete(inv, &mut out, r, format!("find deletes files under {r}, {why}"));
+            return out;
+        }
+    }
+    // Databases in the trees it walks: those its name tests can match (all of them when
+    // it has none, or negates one).
+    let negated = args.iter().any(|w| matches!(w.text.as_str(), "!" | "-not"));
+    let starts: Vec<&str> = if roots.is_empty() {
+        vec!["."]
+    } else {
+        root_names.clone()
+    };
+    for r in starts.iter().filter(|r| !r.contains('$')) {
+        if data_tree::regenerable(r) {
+            continue;
+        }
+        let Some(mut scan) = data_tree::scan(r, inv.lookup) else {
+            continue;
+        };
+        if !patterns.is_empty() && !negated {
+            scan.found.retain(|f| {
+                patterns
+                    .iter()
+                    .any(|p| glob_match(p, basename(&f.path)) || glob_match(p, &f.path))
+            });
+            if scan.found.is_empty() {
+                // Name tests that no database matches: the rest of the tree is not at risk.
+                scan.truncated = false;
+            }
+        }
+        if report_tree(inv, &mut out, &scan, r, &format!("find deletes files under {r}")) {
             return out;
         }
     }
@@ -358,6 +465,23 @@ fn dd(inv: &Invocation) -> Outcome {
     if from_device || exists(of, inv.lookup) {
         if let Some(why) = sqlite_file(of, inv.lookup) {
             delete(inv, &mut out, of, format!("dd overwrites {of}, {why}"));
+        }
+    }
+    out
+}
+
+/// `tee FILE` (without `-a`) truncates FILE before writing to it.
+fn tee(inv: &Invocation) -> Outcome {
+    let a = inv.args(&Spec::DEFAULT);
+    let mut out = Outcome::default();
+    if a.has(&["-a", "--append", "--help", "--version"]) {
+        return out;
+    }
+    for w in a.pos.iter().filter(|w| !w.dynamic) {
+        if exists(&w.text, inv.lookup) {
+            if let Some(why) = sqlite_file(&w.text, inv.lookup) {
+                delete(inv, &mut out, &w.text, format!("tee overwrites {}, {why}", w.text));
+            }
         }
     }
     out

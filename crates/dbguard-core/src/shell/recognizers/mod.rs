@@ -17,32 +17,54 @@ use super::words::{Args, Spec};
 
 pub mod alembic;
 pub mod atlas;
+pub mod aws;
+pub mod azure;
+pub mod cloud;
+pub mod data_tree;
 pub mod diesel;
 pub mod django;
 pub mod docker;
+pub mod dotnet_ef;
 pub mod drizzle;
+pub mod ecto;
 pub mod files;
+pub mod fly;
 pub mod flyway;
 pub mod guard_settings;
+pub mod gcloud;
+pub mod git;
+pub mod go_migrations;
+pub mod heroku;
+pub mod http_api;
 pub mod inline_code;
 pub mod jvm_build;
 pub mod knex;
+pub mod kubernetes;
 pub mod laravel;
 pub mod liquibase;
 pub mod mikroorm;
 pub mod mongo;
 pub mod mysql_cli;
+pub mod neon;
+pub mod pg_cluster;
 pub mod postgres_cli;
 pub mod prisma;
+pub mod pscale;
+pub mod pulumi;
 pub mod rails;
+pub mod railway;
 pub mod redis;
 pub mod script_file;
 pub mod seeds;
+pub mod rsync;
 pub mod sequelize;
 pub mod sqlite_cli;
 pub mod sqlx;
 pub mod supabase;
+pub mod terraform;
+pub mod turso;
 pub mod typeorm;
+pub mod wrangler;
 
 /// What a command's standard input carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +256,30 @@ pub static REGISTRY: &[&Recognizer] = &[
     &mongo::RECOGNIZER,
     &redis::RECOGNIZER,
     &inline_code::RECOGNIZER,
+    // Cloud and infrastructure tools, files and volumes, more migration tools.
+    &aws::RECOGNIZER,
+    &gcloud::RECOGNIZER,
+    &azure::RECOGNIZER,
+    &terraform::RECOGNIZER,
+    &pulumi::RECOGNIZER,
+    &heroku::RECOGNIZER,
+    &fly::RECOGNIZER,
+    &railway::RECOGNIZER,
+    &http_api::RECOGNIZER,
+    &neon::RECOGNIZER,
+    &turso::RECOGNIZER,
+    &wrangler::RECOGNIZER,
+    &pscale::RECOGNIZER,
+    &kubernetes::KUBECTL,
+    &kubernetes::HELM,
+    &rsync::RECOGNIZER,
+    &git::RECOGNIZER,
+    &pg_cluster::RECOGNIZER,
+    &ecto::RECOGNIZER,
+    &dotnet_ef::RECOGNIZER,
+    &go_migrations::GOOSE,
+    &go_migrations::DBMATE,
+    &go_migrations::MIGRATE,
 ];
 
 pub fn find(program: &str) -> Option<&'static Recognizer> {
@@ -250,8 +296,30 @@ pub fn find(program: &str) -> Option<&'static Recognizer> {
 /// not parse, or on commands whose name is computed at run time). File tools, docker,
 /// build tools and interpreters are general-purpose, not database tools.
 pub fn is_db_program(name: &str) -> bool {
-    find(name).is_some_and(|r| !matches!(r.tool, "rm" | "docker" | "code" | "build"))
+    find(name)
+        .is_some_and(|r| !matches!(r.tool, "rm" | "docker" | "code" | "build") && !GENERAL_TOOLS.contains(&r.tool))
 }
+
+/// Recognized tools that are not database tools (cloud CLIs, infrastructure, file
+/// syncing, version control): mentioning them is no reason to fail closed.
+const GENERAL_TOOLS: &[&str] = &[
+    "aws",
+    "gcloud",
+    "az",
+    "terraform",
+    "pulumi",
+    "heroku",
+    "fly",
+    "railway",
+    "wrangler",
+    "kubectl",
+    "helm",
+    "curl",
+    "git",
+    "rsync",
+    "mix",
+    "dotnet",
+];
 
 /// Shared shape for hints from `-h -p -U -d` style flags.
 pub fn hint_from(args: &Args, host: &[&str], port: &[&str], user: &[&str], db: &[&str]) -> TargetHint {
@@ -287,6 +355,22 @@ pub(crate) mod test_support {
             .iter()
             .map(|f| f.kind)
             .collect()
+    }
+
+    /// The finding kinds of one recognizer on a command line, with these files.
+    pub fn kinds_with(r: &Recognizer, line: &str, lookup: &MapLookup) -> Vec<FindingKind> {
+        run_with(r, line, lookup, &Input::Terminal)
+            .findings
+            .iter()
+            .map(|f| f.kind)
+            .collect()
+    }
+
+    /// The bytes of a small SQLite file: its header, padded to one page.
+    pub fn sqlite_bytes() -> Vec<u8> {
+        let mut b = b"SQLite format 3\0".to_vec();
+        b.resize(4096, 0);
+        b
     }
 
     pub fn run_with(r: &Recognizer, line: &str, lookup: &MapLookup, stdin: &Input) -> Outcome {

@@ -1,7 +1,9 @@
 //! `sqlite3 [OPTIONS] FILE [SQL...]`: SQL arguments, `-cmd`, stdin, `.read FILE`.
-//! `-readonly` cannot modify anything and is not flagged.
+//! `-readonly` cannot modify anything and is not flagged. Dot-commands that replace data:
+//! `.restore [DB] FILE` (the database becomes a copy of FILE) and `.open --new FILE` (FILE
+//! emptied).
 
-use crate::finding::Finding;
+use crate::finding::{Finding, FindingKind, Scope};
 use crate::sql::Dialect;
 use crate::target::{Engine, TargetHint};
 
@@ -56,6 +58,30 @@ fn sqlite_prepare(inv: &Invocation, tool: &str, text: &str) -> (String, Vec<Find
                     }
                 }
                 "shell" | "system" => extra.push(inv.unknown(tool, format!("{tool} runs a shell command (.shell)"))),
+                "restore" => {
+                    let args: Vec<&str> = parts.collect();
+                    let from = args.last().copied().unwrap_or("?").trim_matches(['\'', '"']);
+                    extra.push(inv.finding(
+                        tool,
+                        FindingKind::ResetDatabase,
+                        None,
+                        format!("{tool} .restore replaces the whole database with the contents of {from}"),
+                        Scope::Database,
+                    ));
+                }
+                "open" => {
+                    let args: Vec<&str> = parts.collect();
+                    if args.contains(&"--new") {
+                        let file = args.iter().rev().find(|a| !a.starts_with("--")).copied().unwrap_or("?");
+                        extra.push(inv.finding(
+                            tool,
+                            FindingKind::DeleteFiles,
+                            Some(file.trim_matches(['\'', '"']).to_string()),
+                            format!("{tool} .open --new empties {file} if it exists"),
+                            Scope::External,
+                        ));
+                    }
+                }
                 _ => {}
             }
             continue;
@@ -106,7 +132,6 @@ mod tests {
     use super::super::test_support::{run, run_with};
     use super::super::Input;
     use super::*;
-    use crate::finding::FindingKind;
     use crate::lookup::MapLookup;
 
     #[test]
@@ -116,6 +141,11 @@ mod tests {
         assert_eq!(o.findings[0].kind, FindingKind::Unknown);
         assert_eq!(o.hint.unwrap_or_default().file.as_deref(), Some("app.db"));
         assert!(run(&RECOGNIZER, "sqlite3 app.db .tables").is_empty());
+        assert_eq!(
+            run(&RECOGNIZER, "sqlite3 app.db '.restore backup.db'"),
+            [FindingKind::ResetDatabase]
+        );
+        assert!(run(&RECOGNIZER, "sqlite3 app.db '.backup backup.db'").is_empty());
         assert!(run(&RECOGNIZER, "sqlite3 -readonly app.db 'DELETE FROM t'").is_empty());
         let o = run_with(&RECOGNIZER, "sqlite3 app.db", &l, &Input::Unknown("x".into()));
         assert_eq!(o.findings[0].kind, FindingKind::Unknown);
