@@ -342,7 +342,7 @@ this plan and asks you to confirm), then allow here.",
                     reason,
                     "\nIf you allow it, it runs as `{}`: dbguard takes a snapshot first, runs it and verifies \
 the result (`dbguard restore` undoes it). Deny to stop it.",
-                    one_line(&redact_text(&rerun))
+                    one_line(&plan.redact(&rerun))
                 );
                 return Outcome {
                     decision: Decision::Ask {
@@ -367,7 +367,7 @@ the result (`dbguard restore` undoes it). Deny to stop it.",
                 msg,
                 "\nRun it through dbguard instead, exactly as:\n\n    {}\n\nThat takes a snapshot first, runs the \
 command and verifies it. Do not run it any other way.",
-                redact_text(&rerun)
+                plan.redact(&rerun)
             );
             Outcome {
                 decision: deny_both(msg),
@@ -400,7 +400,7 @@ typing `dbguard approve {}` in their own terminal (an agent cannot approve). Aft
 run it exactly as:\n\n    {}\n\ndbguard then takes a snapshot, runs the command and verifies it.{}",
                 a.sentence,
                 a.code,
-                redact_text(&rerun),
+                plan.redact(&rerun),
                 a.expires
                     .map(|e| format!(" The approval expires at {e}."))
                     .unwrap_or_default()
@@ -412,7 +412,7 @@ run it exactly as:\n\n    {}\n\ndbguard then takes a snapshot, runs the command 
                 "It needs the user's informed approval, and dbguard could not create an approval code ({}). Do not \
 retry it and do not work around it. Ask the user to run it themselves, in their own terminal, as: {}",
                 redact_text(&e),
-                redact_text(&rerun)
+                plan.redact(&rerun)
             );
         }
     }
