@@ -710,7 +710,8 @@ impl Secrets {
             let encoded = percent_encode(&trimmed, b"0123456789ABCDEF");
             let lower = percent_encode(&trimmed, b"0123456789abcdef");
             for s in [v, trimmed, encoded, lower] {
-                if !s.is_empty() && s != MASK && !out.contains(&s) {
+                // A secret made only of `*` would find itself again in every mask.
+                if !s.is_empty() && !MASK.contains(s.as_str()) && !out.contains(&s) {
                     out.push(s);
                 }
             }

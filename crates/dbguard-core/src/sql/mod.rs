@@ -103,6 +103,7 @@ mod constant;
 mod generic;
 mod plpgsql;
 mod postgres;
+pub mod readonly;
 mod remote;
 
 use serde::Serialize;
