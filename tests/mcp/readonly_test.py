@@ -149,6 +149,23 @@ async def main(binary, url, project, mode):
             else:
                 check(not is_error(r) and json.loads(t)["rows"] == [{"n": 3}], f"the reader role may call app_count(): {t[:200]}")
 
+            # db_execute is no way around it: what acts beyond the database is refused there too,
+            # and SQL sent over dblink is analyzed as SQL (a DROP needs the user's approval).
+            conn = f"dbname={db} user=postgres host=127.0.0.1 port={parts.port}"
+            for sql in [
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
+                "SELECT pg_read_file('/etc/passwd')",
+                f"SELECT dblink_exec('{conn}', 'INSERT INTO orders VALUES (3, 3)')",
+            ]:
+                r = await session.call_tool("db_execute", {"sql": sql})
+                t = text_of(r)
+                check(is_error(r) and "refused" in t, f"db_execute refuses: {sql[:80]} -> {t[:160]}")
+            r = await session.call_tool("db_execute", {"sql": f"SELECT dblink_exec('{conn}', 'DROP TABLE users')"})
+            t = text_of(r)
+            v = json.loads(t) if not is_error(r) else {}
+            check(v.get("executed") is False or (is_error(r) and "refused" in t),
+                  f"db_execute does not run a DROP sent over dblink: {t[:200]}")
+
             r, t = await query("SELECT count(*) AS n FROM users")
             check(not is_error(r) and json.loads(t)["rows"] == [{"n": 3}], "users still has its 3 rows")
     return failures

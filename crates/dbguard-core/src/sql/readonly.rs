@@ -42,19 +42,28 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Families of functions whose effects escape a read-only transaction, refused in every mode.
-/// Matched by name whatever the schema: extension functions (dblink, adminpack) live wherever
-/// the extension was installed.
-const ESCAPES: &[(&str, &[&str], &[&str])] = &[
-    // (why, exact names, name prefixes)
-    (
-        "sends SQL over another connection, outside this transaction",
-        &[],
-        &["dblink"],
-    ),
-    (
-        "reads or writes the database server's files",
-        &[
+/// A family of functions refused in read-only queries, matched by name whatever the schema:
+/// extension functions (dblink, adminpack) live wherever the extension was installed.
+struct Family {
+    why: &'static str,
+    exact: &'static [&'static str],
+    prefixes: &'static [&'static str],
+    /// Refused in writing statements too (MCP `db_execute`): it acts outside the target database
+    /// or on the server itself, which no write to the database needs.
+    beyond_the_database: bool,
+}
+
+/// Functions whose effects escape a read-only transaction, refused in every mode.
+const ESCAPES: &[Family] = &[
+    Family {
+        why: "sends SQL over another connection, outside this transaction",
+        exact: &[],
+        prefixes: &["dblink"],
+        beyond_the_database: true,
+    },
+    Family {
+        why: "reads or writes the database server's files",
+        exact: &[
             "pg_read_file",
             "pg_read_binary_file",
             "pg_stat_file",
@@ -63,17 +72,21 @@ const ESCAPES: &[(&str, &[&str], &[&str])] = &[
             "pg_file_rename",
             "pg_file_unlink",
             "pg_file_sync",
+            "lo_import",
+            "lo_export",
         ],
-        &["pg_ls_"],
-    ),
-    (
-        "reads or writes large objects (server files through lo_import/lo_export)",
-        &["loread", "lowrite"],
-        &["lo_"],
-    ),
-    (
-        "signals or controls server processes",
-        &[
+        prefixes: &["pg_ls_"],
+        beyond_the_database: true,
+    },
+    Family {
+        why: "reads or writes large objects",
+        exact: &["loread", "lowrite"],
+        prefixes: &["lo_"],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "signals or controls server processes",
+        exact: &[
             "pg_terminate_backend",
             "pg_cancel_backend",
             "pg_reload_conf",
@@ -93,45 +106,61 @@ const ESCAPES: &[(&str, &[&str], &[&str])] = &[
             "pg_sleep_for",
             "pg_sleep_until",
         ],
-        &["pg_stat_reset", "pg_stat_statements_reset"],
-    ),
-    (
-        "changes settings (set_config('role', ...) would even leave the read-only role)",
-        &["set_config"],
-        &[],
-    ),
-    (
-        "creates, drops or consumes replication slots and origins",
-        &[
+        prefixes: &["pg_stat_reset", "pg_stat_statements_reset"],
+        beyond_the_database: true,
+    },
+    Family {
+        why: "changes settings (set_config('role', ...) would even leave the read-only role)",
+        exact: &["set_config"],
+        prefixes: &[],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "creates, drops or consumes replication slots and origins",
+        exact: &[
             "pg_drop_replication_slot",
             "pg_replication_slot_advance",
             "pg_logical_emit_message",
         ],
-        &[
+        prefixes: &[
             "pg_create_physical_replication_slot",
             "pg_create_logical_replication_slot",
             "pg_copy_",
             "pg_logical_slot_",
             "pg_replication_origin_",
         ],
-    ),
-    ("sends a notification to other sessions", &["pg_notify"], &[]),
-    (
-        "takes advisory locks, which can outlive the query",
-        &[],
-        &["pg_advisory", "pg_try_advisory"],
-    ),
-    ("advances a sequence (a write)", &["nextval", "setval"], &[]),
-    (
-        "assigns a transaction id or exports a snapshot",
-        &["txid_current", "pg_current_xact_id", "pg_export_snapshot"],
-        &[],
-    ),
-    (
-        "runs SQL given as text, which this check cannot see",
-        &["ts_stat", "ts_rewrite"],
-        &["query_to_xml", "cursor_to_xml"],
-    ),
+        beyond_the_database: true,
+    },
+    Family {
+        why: "sends a notification to other sessions",
+        exact: &["pg_notify"],
+        prefixes: &[],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "takes advisory locks, which can outlive the query",
+        exact: &[],
+        prefixes: &["pg_advisory", "pg_try_advisory"],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "advances a sequence (a write)",
+        exact: &["nextval", "setval"],
+        prefixes: &[],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "assigns a transaction id or exports a snapshot",
+        exact: &["txid_current", "pg_current_xact_id", "pg_export_snapshot"],
+        prefixes: &[],
+        beyond_the_database: false,
+    },
+    Family {
+        why: "runs SQL given as text, which this check cannot see",
+        exact: &["ts_stat", "ts_rewrite"],
+        prefixes: &["query_to_xml", "cursor_to_xml"],
+        beyond_the_database: true,
+    },
 ];
 
 /// Built-in functions with no side effects that a read-only query may call without a reader
@@ -243,13 +272,16 @@ pub const BUILTIN_OPERATORS: &[&str] = &[
     "~>~", "~<=~", "~>=~", "!!",
 ];
 
-/// The families in [`ESCAPES`] that `call` belongs to, if any.
-fn escapes(call: &Call) -> Option<&'static str> {
+/// The family in [`ESCAPES`] that `call` belongs to, if any.
+fn family(call: &Call) -> Option<&'static Family> {
     let n = call.name.as_str();
     ESCAPES
         .iter()
-        .find(|(_, exact, prefixes)| exact.contains(&n) || prefixes.iter().any(|p| n.starts_with(p)))
-        .map(|(why, _, _)| *why)
+        .find(|f| f.exact.contains(&n) || f.prefixes.iter().any(|p| n.starts_with(p)))
+}
+
+fn escapes(call: &Call) -> Option<&'static str> {
+    family(call).map(|f| f.why)
 }
 
 fn builtin(call: &Call) -> bool {
@@ -293,6 +325,30 @@ pub fn check_query(sql: &str, mode: Mode) -> Result<(), Refusal> {
                 add(format!(
                     "operator {op} is not a built-in operator, and a user-defined operator calls a function of its own"
                 ));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal { reasons })
+    }
+}
+
+/// For SQL that is allowed to write (MCP `db_execute`): the calls that act beyond the target
+/// database (another connection, the server's files and processes, replication, SQL as text),
+/// which no write to it needs. SQL that does not parse is left to the analyzer (it is
+/// `unparseable` there, so it needs an approval anyway).
+pub fn check_write(sql: &str) -> Result<(), Refusal> {
+    let Ok((_, named)) = calls::named(sql) else {
+        return Ok(());
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    for call in &named.calls {
+        if let Some(f) = family(call).filter(|f| f.beyond_the_database) {
+            let r = format!("{}() {}", call.display(), f.why);
+            if !reasons.contains(&r) {
+                reasons.push(r);
             }
         }
     }
@@ -374,6 +430,29 @@ mod tests {
                 args: Vec::new(),
             };
             assert!(escapes(&c).is_none(), "{name} is both allowed and an escape");
+        }
+    }
+
+    #[test]
+    fn writes_refuse_only_what_acts_beyond_the_database() {
+        for sql in [
+            "SELECT dblink_exec('c', 'INSERT INTO t VALUES (1)')",
+            "SELECT pg_terminate_backend(1)",
+            "SELECT lo_export(16384, '/tmp/x')",
+            "INSERT INTO t SELECT pg_read_file('/etc/passwd')",
+            "SELECT pg_drop_replication_slot('s')",
+        ] {
+            assert!(check_write(sql).is_err(), "{sql}");
+        }
+        for sql in [
+            "SELECT setval('t_id_seq', 10)",
+            "SELECT pg_advisory_xact_lock(1); UPDATE t SET a = 1 WHERE id = 2",
+            "SELECT set_config('search_path', 'app', true)",
+            "SELECT lo_create(0)",
+            "INSERT INTO t VALUES (nextval('s'))",
+            "DROP TABLE (",
+        ] {
+            assert!(check_write(sql).is_ok(), "{sql}");
         }
     }
 

@@ -401,6 +401,16 @@ pub fn restore(ctx: &Ctx, id: &str, new_database: Option<String>) -> anyhow::Res
 
 pub fn execute(ctx: &Ctx, sql: &str, approval_code: Option<&str>) -> anyhow::Result<Value> {
     let t = target(ctx)?;
+    if engine(&t) == Some(Engine::Postgres) {
+        // What db_query refuses because it acts beyond the database is refused here too:
+        // switching tools is no way around it.
+        dbguard_core::sql::readonly::check_write(sql).map_err(|r| {
+            anyhow!(
+                "refused: db_execute writes to this database only, and {r}. Nothing was run. If the user wants \
+this done, it is theirs to run outside dbguard mcp."
+            )
+        })?;
+    }
     let p = plan::build(PlanRequest {
         input: Input::Sql {
             text: sql.to_string(),
