@@ -288,7 +288,7 @@ fn ansi_c(chars: &[(usize, char)], mut i: usize, len: usize, w: &mut RawWord) ->
 
 /// Whether a value may hold a command line of its own, worth reading again.
 fn may_hold_script(v: &str) -> bool {
-    v.contains(|c: char| matches!(c, ' ' | '\t' | '\n' | ';' | '|' | '&' | '(' | ')' | '`'))
+    v.contains([' ', '\t', '\n', ';', '|', '&', '(', ')', '`'])
 }
 
 /// How a tool takes its password.
@@ -742,7 +742,8 @@ impl Secrets {
                 let last_word = word(s.chars().next_back());
                 let before = text[..start].chars().next_back();
                 let after = text[end..].chars().next();
-                if !(first_word && word(before)) && !(last_word && word(after)) {
+                let inside_a_word = (first_word && word(before)) || (last_word && word(after));
+                if !inside_a_word {
                     ranges.push(start..end);
                 }
                 from = start + s.chars().next().map_or(1, char::len_utf8);

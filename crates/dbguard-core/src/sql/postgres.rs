@@ -719,21 +719,8 @@ impl Analyzer {
                     s,
                 ),
                 Some(remote::Sent::Sql { sql, connection }) => {
-                    if self.depth >= MAX_DEPTH {
-                        self.push(
-                            FindingKind::Unknown,
-                            None,
-                            "SQL nested too deeply to analyze.".to_string(),
-                            Scope::Database,
-                            false,
-                            s,
-                        );
-                        continue;
-                    }
-                    let mut sub = Analyzer::new(self.depth + 1);
-                    sub.origin = Origin::Remote { via, connection };
-                    sub.analyze_text(&sql, Some(s.location));
-                    for mut f in sub.out {
+                    let origin = Origin::Remote { via, connection };
+                    for mut f in self.sub_analysis(&sql, origin, s) {
                         // The other connection's database may not be this one: dbguard cannot
                         // snapshot or measure it from here.
                         f.detail = self.origin.decorate(f.detail);
@@ -1361,6 +1348,13 @@ impl Analyzer {
     /// SQL text found inside a body: analyzed with its own created-table memory (it runs at
     /// another time), findings pinned to the enclosing statement.
     fn nested_text(&mut self, sql: &str, s: Stmt) {
+        let found = self.sub_analysis(sql, self.origin.clone(), s);
+        self.out.extend(found);
+    }
+
+    /// The findings of `sql` analyzed one level deeper with `origin`, pinned to the enclosing
+    /// statement; past [`MAX_DEPTH`], an `Unknown` finding is pushed instead and none returned.
+    fn sub_analysis(&mut self, sql: &str, origin: Origin, s: Stmt) -> Vec<Finding> {
         if self.depth >= MAX_DEPTH {
             self.push(
                 FindingKind::Unknown,
@@ -1370,12 +1364,12 @@ impl Analyzer {
                 false,
                 s,
             );
-            return;
+            return Vec::new();
         }
         let mut sub = Analyzer::new(self.depth + 1);
-        sub.origin = self.origin.clone();
+        sub.origin = origin;
         sub.analyze_text(sql, Some(s.location));
-        self.out.append(&mut sub.out);
+        sub.out
     }
 }
 
