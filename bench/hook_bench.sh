@@ -38,6 +38,10 @@ claude "psql postgres://app:pw@db.prod.internal/app -c 'DROP TABLE users'" > psq
 claude 'npx prisma migrate reset --force' > prisma_prod.json
 claude "psql postgres://app:pw@localhost/app_dev -c 'DROP TABLE users'" > psql_dev_ask.json
 cursor "psql postgres://app:pw@localhost/app_dev -c 'TRUNCATE orders'" > cursor_dev_code.json
+# Redaction (issue 12, class 8): a password in a tool's own position on a denied command, and a
+# long benign command line (every word is read by the word-aware redaction of the plan).
+claude "mysql -h db.prod.internal -u app -p'S3cr3t pw' -e 'DROP TABLE users'" > mysql_pw_prod.json
+claude "bash -c \"$(python3 -c 'print(" && ".join(f"echo step{i} --password=x{i} | tee -a /tmp/log{i}" for i in range(300)))')\"" > long_benign.json
 export DATABASE_URL=postgres://app:pw@db.prod.internal:5432/app
 # hyperfine takes one --input per run: one run per case, results merged into hook.json.
 cases=(
@@ -48,6 +52,8 @@ cases=(
   "claude|prisma_prod.json|claude: prisma migrate reset, production (deny)"
   "claude|psql_dev_ask.json|claude: psql DROP TABLE on dev (ask + code)"
   "cursor|cursor_dev_code.json|cursor: TRUNCATE on dev (deny + code)"
+  "claude|mysql_pw_prod.json|claude: mysql -p'...' DROP TABLE on production (deny, redacted)"
+  "claude|long_benign.json|claude: 300-step benign bash -c, 20 KB (allow)"
 )
 i=0
 for c in "${cases[@]}"; do

@@ -18,6 +18,12 @@ done
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=("postgresql")
 fi
+# The dblink extension (the MCP read-only tests use it): part of PostgreSQL's contrib modules,
+# which Debian ships inside postgresql-NN; postgresql-contrib pulls them in where they are apart.
+if ! ls /usr/share/postgresql/*/extension/dblink.control >/dev/null 2>&1 \
+  && ! ls /usr/lib/postgresql/*/share/extension/dblink.control >/dev/null 2>&1; then
+  missing+=("postgresql-contrib")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq

@@ -40,10 +40,33 @@ pub enum Operation<'a> {
 /// Analyze an operation. Pure: all outside facts come from `lookup`.
 pub fn analyze(op: &Operation<'_>, lookup: &dyn Lookup) -> Analysis {
     match op {
-        Operation::Shell(cmd) => shell::analyze_command(cmd, lookup),
+        Operation::Shell(cmd) => {
+            let mut analysis = shell::analyze_command(cmd, lookup);
+            hide_secrets(&mut analysis, cmd);
+            analysis
+        }
         Operation::Sql { text, dialect } => Analysis {
             findings: sql::analyze_sql(text, *dialect),
             targets: Vec::new(),
         },
+    }
+}
+
+/// A password given on the command line can reappear in a finding outside its password
+/// position (`mysql --password NAME` reads NAME as the database): findings carry none of the
+/// command's secrets, whatever door shows them. Targets keep their raw values for the resolver;
+/// the edge masks what it displays of them with the same [`redact::Secrets`].
+fn hide_secrets(analysis: &mut Analysis, cmd: &str) {
+    if analysis.findings.is_empty() {
+        return;
+    }
+    let secrets = redact::Secrets::of(cmd);
+    if secrets.is_empty() {
+        return;
+    }
+    for f in &mut analysis.findings {
+        f.statement = f.statement.as_deref().map(|s| secrets.redact(s));
+        f.object = f.object.as_deref().map(|o| secrets.mask(o));
+        f.detail = secrets.mask(&f.detail);
     }
 }

@@ -1,10 +1,22 @@
 //! Password redaction for everything dbguard prints, logs or stores.
 //!
-//! Connection secrets show up in three shapes: the userinfo of a URL
-//! (`postgres://u:SECRET@h/db`), a query parameter (`?password=SECRET`), and
-//! libpq/ADO key=value strings (`password=SECRET host=...`, `Pwd=SECRET;`).
-//! `redact_text` handles all three anywhere inside a longer text (a command line,
-//! an error message), so callers can apply it to whatever they are about to emit.
+//! Connection secrets show up in these shapes: the userinfo of a URL
+//! (`postgres://u:SECRET@h/db`), a query parameter (`?password=SECRET`), libpq/ADO key=value
+//! strings (`password=SECRET host=...`, `Pwd=SECRET;`), an HTTP credential (`Bearer TOKEN`),
+//! and the password positions of command-line tools (`mysql -pSECRET`, `redis-cli -a SECRET`,
+//! `mongosh -p SECRET`, `--password SECRET`, `PGPASSWORD=...`), which only a word-aware reading
+//! of the command line can find ([`command`]). `redact_text` handles all of them anywhere inside
+//! a longer text (a command line, an error message, a JSON document), so callers apply it to
+//! whatever they are about to emit.
+//!
+//! A secret can also reappear where it is not in a password position: `mysql --password NAME`
+//! makes mysql prompt and read NAME as the database, so the database shown in a report would
+//! carry it. [`Secrets`] holds the secrets found in one operation and masks them wherever they
+//! occur as a whole token in text derived from it (targets, findings).
+
+mod command;
+
+pub use command::Secrets;
 
 const MASK: &str = "***";
 
@@ -22,9 +34,12 @@ const SECRET_KEYS: &[&str] = &[
     "pgpassword",
     "mysql_pwd",
     "auth_token",
+    "rediscli_auth",
+    "secret_access_key",
 ];
 
-fn is_secret_key(key: &str) -> bool {
+/// Whether a variable or parameter name holds a secret (`PGPASSWORD`, `password`, `*_TOKEN`...).
+pub fn is_secret_key(key: &str) -> bool {
     let k = key.trim().trim_start_matches(['-', '?', '&', ';']).to_ascii_lowercase();
     SECRET_KEYS.iter().any(|s| k == *s || k.ends_with(&format!("_{s}")))
 }
@@ -36,48 +51,87 @@ pub fn redact_url(url: &str) -> String {
 
 /// Redact every secret found anywhere in `text`.
 pub fn redact_text(text: &str) -> String {
-    let with_userinfo = redact_userinfo(text);
-    redact_key_values(&with_userinfo)
+    let mut ranges = userinfo_ranges(text);
+    ranges.extend(key_value_ranges(text));
+    ranges.extend(credential_ranges(text));
+    ranges.extend(command::secret_ranges(text));
+    mask_ranges(text, ranges)
 }
 
-/// `scheme://user:secret@host` -> `scheme://user:***@host`, for every URL in the text.
-fn redact_userinfo(text: &str) -> String {
+/// Replace each byte range (merged where they overlap or touch) with the mask.
+fn mask_ranges(text: &str, mut ranges: Vec<std::ops::Range<usize>>) -> String {
+    ranges.retain(|r| r.start <= r.end && r.end <= text.len());
+    if ranges.is_empty() {
+        return text.to_string();
+    }
+    ranges.sort_by_key(|r| (r.start, r.end));
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find("://") {
-        let (before, after) = rest.split_at(pos + 3);
-        out.push_str(before);
+    let mut last = 0usize;
+    let mut i = 0;
+    while i < ranges.len() {
+        let start = ranges[i].start;
+        let mut end = ranges[i].end;
+        i += 1;
+        // Ranges apart only by quoting (`$'`, `'`) are one secret as written.
+        while i < ranges.len()
+            && (ranges[i].start <= end
+                || text
+                    .get(end..ranges[i].start)
+                    .is_some_and(|gap| gap.chars().all(|c| matches!(c, '\'' | '"' | '$'))))
+        {
+            end = end.max(ranges[i].end);
+            i += 1;
+        }
+        // Ranges come from char positions; a misaligned one is widened, never split a char.
+        let (start, end) = (floor_boundary(text, start.max(last)), ceil_boundary(text, end));
+        out.push_str(&text[last..start]);
+        out.push_str(MASK);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i.min(text.len())
+}
+
+/// `scheme://user:secret@host`: the secret, for every URL in the text.
+fn userinfo_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0usize;
+    while let Some(pos) = text[from..].find("://") {
+        let auth_start = from + pos + 3;
+        let after = &text[auth_start..];
         // The authority ends at the first '/', '?', '#' or whitespace/quote.
         let end = after
             .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
             .unwrap_or(after.len());
         let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.find(':') {
-                    Some(colon) => {
-                        out.push_str(&userinfo[..colon]);
-                        out.push(':');
-                        out.push_str(MASK);
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
+        if let Some(at) = authority.rfind('@') {
+            if let Some(colon) = authority[..at].find(':') {
+                out.push(auth_start + colon + 1..auth_start + at);
             }
-            None => out.push_str(authority),
         }
-        rest = &after[end..];
+        from = auth_start + end;
     }
-    out.push_str(rest);
     out
 }
 
-/// `password=secret` (also `PGPASSWORD=secret`, `Pwd=secret;`, `?password=secret&`).
-fn redact_key_values(text: &str) -> String {
+/// `password=secret` (also `PGPASSWORD=secret`, `Pwd=secret;`, `?password=secret&`): the value.
+fn key_value_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
+    let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'=' {
@@ -110,16 +164,33 @@ fn redact_key_values(text: &str) -> String {
                     }
                     v = v.min(bytes.len());
                 }
-                out.push_str(&text[last..start]);
-                out.push_str(MASK);
-                last = v;
-                i = v;
+                // An empty value still shows as masked (an empty range inserts the mask).
+                out.push(start..v);
+                i = v.max(i + 1);
                 continue;
             }
         }
         i += 1;
     }
-    out.push_str(&text[last..]);
+    out
+}
+
+/// HTTP credentials in headers and `curl -u`: `Bearer TOKEN`, `Basic BASE64`, `Token TOKEN`.
+fn credential_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for scheme in ["Bearer ", "Basic ", "Token "] {
+        let mut from = 0usize;
+        while let Some(pos) = text[from..].find(scheme) {
+            let start = from + pos + scheme.len();
+            let end = text[start..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+                .map_or(text.len(), |e| start + e);
+            if end > start {
+                out.push(start..end);
+            }
+            from = end.max(start);
+        }
+    }
     out
 }
 

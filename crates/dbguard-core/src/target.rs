@@ -81,6 +81,25 @@ impl TargetHint {
     pub fn env_var(&self, name: &str) -> Option<&str> {
         self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
+
+    /// Mask the command's secrets where they landed in a non-secret field (`mysql --password
+    /// NAME` makes NAME the database): for a hint that is shown, once the resolver has used it.
+    pub fn hide_secrets(&mut self, secrets: &crate::redact::Secrets) {
+        for f in [
+            &mut self.host,
+            &mut self.port,
+            &mut self.user,
+            &mut self.dbname,
+            &mut self.file,
+        ] {
+            if let Some(v) = f.as_mut() {
+                *v = secrets.mask(v);
+            }
+        }
+        for (_, v) in &mut self.env {
+            *v = secrets.mask(v);
+        }
+    }
 }
 
 fn ser_redacted_opt<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -96,8 +115,11 @@ fn ser_redacted_env<S: serde::Serializer>(v: &[(String, String)], s: S) -> Resul
     use serde::ser::SerializeSeq;
     let mut seq = s.serialize_seq(Some(v.len()))?;
     for (k, val) in v {
-        let masked = crate::redact::redact_text(&format!("{k}={val}"));
-        let shown = masked.split_once('=').map(|(_, r)| r.to_string()).unwrap_or_default();
+        let shown = if crate::redact::is_secret_key(k) {
+            "***".to_string()
+        } else {
+            crate::redact::redact_text(val)
+        };
         seq.serialize_element(&(k, shown))?;
     }
     seq.end()

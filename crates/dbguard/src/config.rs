@@ -36,6 +36,12 @@
 //!                            # Units: s, m, h, d, w (e.g. "90s", "30m", "1h", "2d", "1w").
 //!
 //! [policy]                   # per-environment policy, read by the policy module (raw table here).
+//!
+//! [mcp]
+//! read_role = "reporting_ro" # default none. The role `dbguard mcp`'s db_query switches to
+//!                            # (SET LOCAL ROLE) when the session user is not a member of
+//!                            # `dbguard_reader`; it must be able to read only. Without either,
+//!                            # db_query allows only side-effect-free built-in functions.
 //! ```
 //!
 //! The data directory (snapshots, audit log, approvals) is `DBGUARD_HOME` when set,
@@ -67,6 +73,8 @@ pub struct Config {
     pub freshness: BTreeMap<String, String>,
     /// `[policy]`, raw: interpreted by the policy module.
     pub policy: toml::Table,
+    /// `[mcp]`.
+    pub mcp: Mcp,
     /// The file this came from (None: defaults, no file found).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -109,6 +117,15 @@ impl Default for Snapshots {
     }
 }
 
+/// `[mcp]`: the MCP server's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Mcp {
+    /// A role that can only read, for `db_query` (default: none; `dbguard_reader` is used first
+    /// when the session user is a member of it).
+    pub read_role: Option<String>,
+}
+
 fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment, D::Error> {
     let s = String::deserialize(d)?;
     Environment::from_name(&s).ok_or_else(|| {
@@ -118,10 +135,11 @@ fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment,
     })
 }
 
-const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy"];
+const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp"];
 const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];
+const MCP_KEYS: &[&str] = &["read_role"];
 
 /// The configuration for this process's working directory, loaded once. A file that
 /// cannot be read counts as no file here; commands that resolve a target report the
@@ -266,6 +284,7 @@ fn unknown_keys(table: &toml::Table) -> Vec<String> {
             }
             ("snapshots", toml::Value::Table(t)) => nested("snapshots", t, SNAPSHOT_KEYS, &mut out),
             ("freshness", toml::Value::Table(t)) => nested("freshness", t, FRESHNESS_KEYS, &mut out),
+            ("mcp", toml::Value::Table(t)) => nested("mcp", t, MCP_KEYS, &mut out),
             _ => {}
         }
     }

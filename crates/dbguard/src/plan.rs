@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use dbguard_core::policy::{self, Action, Contents, Policy, Verdict};
-use dbguard_core::redact::redact_text;
+use dbguard_core::redact::{redact_text, Secrets};
 use dbguard_core::{analyze, Analysis, Dialect, Finding, FindingKind, Operation, Scope};
 use serde::Serialize;
 
@@ -96,11 +96,21 @@ pub struct Plan {
     pub target_error: Option<String>,
     /// Remarks about the policy in dbguard.toml (invalid values ignored...).
     pub policy_notes: Vec<String>,
+    /// The command line's secrets: whatever a door shows about this plan goes through
+    /// [`Plan::redact`].
+    #[serde(skip)]
+    pub secrets: Secrets,
 }
 
 impl Plan {
     pub fn destructive(&self) -> bool {
         self.analysis.is_destructive()
+    }
+
+    /// Text about this plan made safe to show: URLs, key=value and command-line password
+    /// positions, and the command's secrets wherever they reappear.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.redact(text)
     }
 
     /// A stable fingerprint of what would be approved: exact command, target and scope.
@@ -223,8 +233,18 @@ pub fn build(req: PlanRequest) -> Plan {
         ),
     };
     let agent = agent_in_env();
-    let display = redact_text(req.input.text());
+    // The one redaction of everything this plan shows: password positions of the command line
+    // (word-aware), URLs and key=value secrets, and the command's secrets wherever they reappear.
+    let secrets = match &req.input {
+        Input::Shell(s) => Secrets::of(s),
+        Input::Sql { .. } => Secrets::default(),
+    };
+    let display = secrets.redact(req.input.text());
+    let mut analysis = analysis;
     if !analysis.is_destructive() {
+        for h in &mut analysis.targets {
+            h.hide_secrets(&secrets);
+        }
         return Plan {
             display,
             input: req.input,
@@ -246,6 +266,7 @@ pub fn build(req: PlanRequest) -> Plan {
             agent,
             target_error: None,
             policy_notes: Vec::new(),
+            secrets,
         };
     }
     let hint = analysis.targets.first().cloned();
@@ -255,9 +276,16 @@ pub fn build(req: PlanRequest) -> Plan {
     let mut resolve_req = ResolveRequest::from_process(req.cli_url.clone(), req.cwd.clone(), hint);
     resolve_req.config = config.as_ref().ok().cloned();
     let (target, target_error) = match resolve(&resolve_req) {
-        Ok(t) => (Some(t), None),
-        Err(e) => (None, Some(redact_text(&format!("{e:#}")))),
+        Ok(mut t) => {
+            t.hide_secrets(&secrets);
+            (Some(t), None)
+        }
+        Err(e) => (None, Some(secrets.redact(&format!("{e:#}")))),
     };
+    // The hints have served the resolver; what is left of them is only shown.
+    for h in &mut analysis.targets {
+        h.hide_secrets(&secrets);
+    }
     let mut impacts = vec![None; analysis.findings.len()];
     let mut total_rows = None;
     let mut total_rows_exact = false;
@@ -343,6 +371,7 @@ pub fn build(req: PlanRequest) -> Plan {
         agent,
         target_error,
         policy_notes,
+        secrets,
     }
 }
 

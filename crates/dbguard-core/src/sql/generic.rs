@@ -537,6 +537,9 @@ struct Stmt<'a> {
 struct Analyzer {
     out: Vec<Finding>,
     created: Created,
+    dialect: Dialect,
+    /// SQLite: `PRAGMA writable_schema` was turned on earlier in the text.
+    writable_schema: bool,
 }
 
 pub(super) fn analyze(text: &str, d: Dialect) -> Vec<Finding> {
@@ -548,6 +551,8 @@ fn analyze_chunked(text: &str, d: Dialect, chunk: usize) -> Vec<Finding> {
     let mut an = Analyzer {
         out: Vec::new(),
         created: Created::default(),
+        dialect: d,
+        writable_schema: false,
     };
     split(text, &*dialect, chunk, false, &mut |ev| match ev {
         Event::Statement(raw) => an.raw_statement(raw, text, d, &*dialect),
@@ -581,6 +586,11 @@ impl Analyzer {
             text: text.get(raw.start..raw.end).unwrap_or(""),
             location: raw.location(),
         };
+        if d == Dialect::Sqlite {
+            if let Some(on) = writable_schema_pragma(&raw.tokens) {
+                self.writable_schema = on;
+            }
+        }
         // The tokens are moved into the parser; the allowlist needs them only when it fails,
         // which is rare, so only statements that may be on it keep a copy.
         let maybe_harmless = might_be_harmless(&raw.tokens, d).then(|| raw.tokens.clone());
@@ -643,8 +653,12 @@ impl Analyzer {
                 object_type,
                 names,
                 cascade,
+                temporary,
                 ..
             } => match object_type {
+                // MySQL `DROP TEMPORARY TABLE` only ever drops this session's temporary tables
+                // (it fails on a permanent one), which vanish at disconnect anyway.
+                ObjectType::Table if *temporary => {}
                 ObjectType::Table => {
                     for n in names {
                         let (schema, table) = parts(n);
@@ -709,9 +723,7 @@ impl Analyzer {
                 _ => {}
             },
             Statement::Delete(d) => {
-                if d.limit.is_some() {
-                    return;
-                }
+                let limit = Limit::of(d.limit.as_ref(), &d.order_by);
                 let from = match &d.from {
                     FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
                 };
@@ -724,22 +736,49 @@ impl Analyzer {
                     from.iter().filter_map(table_of).collect()
                 };
                 for (schema, table) in names {
+                    if self.schema_table(&table) {
+                        self.schema_table_delete(d.selection.as_ref(), s);
+                        continue;
+                    }
                     if join_bounds(&sources, &schema, &table) {
                         continue;
                     }
-                    self.unbounded(FindingKind::DeleteAll, &schema, &table, d.selection.as_ref(), s);
+                    self.unbounded(
+                        FindingKind::DeleteAll,
+                        &schema,
+                        &table,
+                        d.selection.as_ref(),
+                        limit.as_ref(),
+                        s,
+                    );
                 }
             }
             Statement::Update(u) => {
-                if u.limit.is_some() {
-                    return;
-                }
+                let limit = Limit::of(u.limit.as_ref(), &u.order_by);
                 if let Some((schema, table)) = table_of(&u.table) {
+                    if self.schema_table(&table) {
+                        self.schema_table_write("UPDATE", "Rewrites", s);
+                        return;
+                    }
                     // MySQL multi-table UPDATE: `UPDATE t JOIN u ON ... SET ...`.
                     if join_bounds(&[&u.table], &schema, &table) {
                         return;
                     }
-                    self.unbounded(FindingKind::UpdateAll, &schema, &table, u.selection.as_ref(), s);
+                    self.unbounded(
+                        FindingKind::UpdateAll,
+                        &schema,
+                        &table,
+                        u.selection.as_ref(),
+                        limit.as_ref(),
+                        s,
+                    );
+                }
+            }
+            Statement::Insert(i) => {
+                if let sqlparser::ast::TableObject::TableName(n) = &i.table {
+                    if self.schema_table(&parts(n).1) {
+                        self.schema_table_write("INSERT", "Adds entries to", s);
+                    }
                 }
             }
             Statement::AlterTable(a) => {
@@ -792,6 +831,65 @@ impl Analyzer {
         }
     }
 
+    /// SQLite's schema table (`sqlite_master`, or `sqlite_schema` since 3.33), in any attached
+    /// database: writable only under `PRAGMA writable_schema`, and editing it bypasses every
+    /// check SQLite makes on DROP and ALTER.
+    fn schema_table(&self, table: &str) -> bool {
+        self.dialect == Dialect::Sqlite
+            && (table.eq_ignore_ascii_case("sqlite_master") || table.eq_ignore_ascii_case("sqlite_schema"))
+    }
+
+    fn writable_note(&self) -> &'static str {
+        if self.writable_schema {
+            ""
+        } else {
+            " It only works under PRAGMA writable_schema = ON, which may have been set outside this text."
+        }
+    }
+
+    /// `DELETE FROM sqlite_master ...`: the entries it removes take their tables' rows with them
+    /// (the pages stay in the file, unreachable).
+    fn schema_table_delete(&mut self, selection: Option<&Expr>, s: Stmt) {
+        let note = self.writable_note();
+        let named = selection.and_then(schema_entry_name);
+        let always = selection.is_none_or(|e| eval(e, 0).and_then(|c| c.truthy()) == Some(true));
+        let (kind, object, detail, scope) = match (named, always) {
+            (Some(t), _) => (
+                FindingKind::DropTable,
+                Some(t.clone()),
+                format!("Deletes the schema entry of {t} from SQLite's schema table: the table and all its rows become unreachable, and the file is left inconsistent.{note}"),
+                Scope::Tables { names: vec![t] },
+            ),
+            (None, true) => (
+                FindingKind::DropDatabase,
+                None,
+                format!("Deletes every entry of SQLite's schema table: every table, index and view of the database disappears with its rows.{note}"),
+                Scope::Database,
+            ),
+            (None, false) => (
+                FindingKind::Unknown,
+                None,
+                format!("Deletes entries of SQLite's schema table: every table its WHERE matches becomes unreachable with its rows, and which ones is not visible in the SQL.{note}"),
+                Scope::Database,
+            ),
+        };
+        self.push(kind, object, detail, scope, false, s);
+    }
+
+    fn schema_table_write(&mut self, verb: &str, does: &str, s: Stmt) {
+        let note = self.writable_note();
+        self.push(
+            FindingKind::Unknown,
+            None,
+            format!(
+                "{does} SQLite's schema table directly ({verb}): table definitions that no longer match their stored rows make them unreadable or corrupt the file, and what it changes is not visible in the SQL.{note}"
+            ),
+            Scope::Database,
+            false,
+            s,
+        );
+    }
+
     fn type_change(&mut self, table: &str, column: &str, ty: &str, s: Stmt) {
         let col = format!("{table}.{column}");
         self.push(
@@ -806,7 +904,15 @@ impl Analyzer {
         );
     }
 
-    fn unbounded(&mut self, kind: FindingKind, schema: &str, table: &str, selection: Option<&Expr>, s: Stmt) {
+    fn unbounded(
+        &mut self,
+        kind: FindingKind,
+        schema: &str,
+        table: &str,
+        selection: Option<&Expr>,
+        limit: Option<&Limit>,
+        s: Stmt,
+    ) {
         if table.is_empty() || self.created.has_table(schema, table, "") {
             return;
         }
@@ -816,7 +922,10 @@ impl Analyzer {
             }
         }
         let name = join(schema, table);
-        let detail = super::unbounded_detail(kind, &name, selection.is_some());
+        let detail = match limit {
+            Some(l) => l.detail(kind, &name, selection.is_some()),
+            None => super::unbounded_detail(kind, &name, selection.is_some()),
+        };
         self.push(
             kind,
             Some(name.clone()),
@@ -826,6 +935,75 @@ impl Analyzer {
             s,
         );
     }
+}
+
+/// A MySQL/SQLite `LIMIT n` (with or without ORDER BY) on a DELETE/UPDATE that no WHERE bounds.
+struct Limit {
+    count: String,
+    ordered: bool,
+}
+
+impl Limit {
+    fn of(limit: Option<&Expr>, order_by: &[sqlparser::ast::OrderByExpr]) -> Option<Limit> {
+        limit.map(|l| Limit {
+            count: l.to_string(),
+            ordered: !order_by.is_empty(),
+        })
+    }
+
+    /// LIMIT caps how many rows one run touches, not which: no condition chooses them, and the
+    /// batch loops this shape comes from (`DELETE ... LIMIT 1000` until nothing is left) empty
+    /// the table.
+    fn detail(&self, kind: FindingKind, name: &str, has_where: bool) -> String {
+        let verb = if kind == FindingKind::DeleteAll {
+            "Deletes"
+        } else {
+            "Updates"
+        };
+        let why = if has_where {
+            "its WHERE clause is always true"
+        } else {
+            "there is no WHERE clause"
+        };
+        let which = if self.ordered {
+            "chosen only by their ORDER BY position"
+        } else {
+            "in no particular order (whichever the server reads first)"
+        };
+        format!(
+            "{verb} up to {} rows of {name}, {which}: {why}, so no condition protects any row, and repeated runs reach every row.",
+            self.count
+        )
+    }
+}
+
+/// SQLite `PRAGMA [schema.]writable_schema = value` (or `(value)`, or no value: a query):
+/// Some(on) when it sets it. Unknown values count as on (fail closed).
+fn writable_schema_pragma(tokens: &[TokenWithSpan]) -> Option<bool> {
+    let toks: Vec<&Token> = tokens.iter().map(|t| &t.token).filter(|t| !is_trivia(t)).collect();
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    if !toks.first().is_some_and(|t| word(t, "PRAGMA")) {
+        return None;
+    }
+    let name_at = if toks.get(2).is_some_and(|t| **t == Token::Period) {
+        3
+    } else {
+        1
+    };
+    if !toks.get(name_at).is_some_and(|t| word(t, "writable_schema")) {
+        return None;
+    }
+    let value = match toks.get(name_at + 1) {
+        Some(Token::Eq) | Some(Token::LParen) => toks.get(name_at + 2)?,
+        _ => return None,
+    };
+    let text = match value {
+        Token::Word(w) => w.value.to_ascii_lowercase(),
+        Token::Number(n, _) => n.clone(),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s.to_ascii_lowercase(),
+        _ => return Some(true),
+    };
+    Some(!matches!(text.as_str(), "off" | "false" | "no" | "0" | "reset"))
 }
 
 /// (schema, table) of an object name, identifiers unquoted.
@@ -846,6 +1024,41 @@ fn plain(n: &ObjectName) -> String {
         .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// `name = 'x'` / `tbl_name = 'x'` (either side, possibly inside an AND): the table whose
+/// schema entry a DELETE on sqlite_master removes.
+fn schema_entry_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Nested(inner) => schema_entry_name(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => schema_entry_name(left).or_else(|| schema_entry_name(right)),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => {
+            let col = |x: &Expr| match x {
+                Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
+                Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.to_ascii_lowercase()),
+                _ => None,
+            };
+            let lit = |x: &Expr| match eval(x, 0) {
+                Some(Const::Str(s)) => Some(s),
+                _ => None,
+            };
+            let (c, v) = match (col(left), col(right)) {
+                (Some(c), _) => (c, lit(right)?),
+                (None, Some(c)) => (c, lit(left)?),
+                _ => return None,
+            };
+            matches!(c.as_str(), "name" | "tbl_name").then_some(v)
+        }
+        _ => None,
+    }
 }
 
 fn join(schema: &str, table: &str) -> String {
@@ -989,7 +1202,7 @@ mod tests {
     fn basics() {
         assert_eq!(kinds("DELETE FROM t WHERE 1", Dialect::Sqlite), vec!["delete_all"]);
         assert_eq!(
-            kinds("DROP DATABASE shop; DELETE FROM t LIMIT 5", Dialect::Mysql),
+            kinds("DROP DATABASE shop; DELETE FROM t WHERE id > 3 LIMIT 5", Dialect::Mysql),
             vec!["drop_database"]
         );
         assert_eq!(

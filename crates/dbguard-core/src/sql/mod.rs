@@ -48,7 +48,8 @@
 //! Findings: DROP DATABASE, DROP SCHEMA (always; CASCADE takes everything inside), DROP TABLE
 //! (one finding per table), DROP OWNED BY, DROP EXTENSION ... CASCADE, TRUNCATE (each table),
 //! DELETE/UPDATE without WHERE or with a constant-true WHERE (`WHERE CURRENT OF` is bounded;
-//! MySQL `LIMIT` is bounded; a MySQL multi-table DELETE/UPDATE is bounded when the target's FROM
+//! MySQL/SQLite `LIMIT n` without a WHERE is not: no condition chooses the rows, and the batch
+//! loops it comes from empty the table; a MySQL multi-table DELETE/UPDATE is bounded when the target's FROM
 //! item is joined only by inner joins whose ON is not always true, or USING/NATURAL; CTE-prefixed
 //! `WITH ... DELETE/UPDATE` counts like the plain form; constant folding knows comparisons,
 //! arithmetic, AND/OR/NOT, IN, IS [NOT] NULL/TRUE/DISTINCT FROM, casts and [NOT] BETWEEN
@@ -61,14 +62,32 @@
 //! columns that use them: `Unknown`, since which columns is not in the text), `EXPLAIN ANALYZE`
 //! of a destructive statement (it runs it), PREPARE of a destructive statement, EXECUTE of a
 //! prepared statement not prepared in the same text (`Unknown`), dynamic SQL in PL/pgSQL
-//! (`Unknown`), and destructive static statements inside `DO` blocks and function bodies.
+//! (`Unknown`), and destructive static statements inside `DO` blocks, function bodies and rule
+//! actions (`CREATE RULE ... DO [ALSO|INSTEAD] ...`: they run each time the rule's event happens).
+//!
+//! SQL sent to another connection (`remote`): `dblink_exec`, `dblink`, `dblink_send_query` and
+//! `dblink_open` called anywhere in a statement (PL/pgSQL expressions included) with a literal
+//! statement: the statement is analyzed as SQL in its own right (it runs outside the caller's
+//! transaction, so a READ ONLY transaction does not stop it); findings from it have scope
+//! `External` (dbguard cannot snapshot or measure the other side). A non-literal statement is
+//! `Unknown`.
+//!
+//! SQLite: writes to the schema table (`sqlite_master` / `sqlite_schema`, possible under
+//! `PRAGMA writable_schema`): a DELETE of a table's entry is `drop_table` (every entry:
+//! `drop_database`; entries chosen by another WHERE: `Unknown`), an UPDATE or INSERT is `Unknown`.
+//!
+//! Type changes that lose nothing are not findings: PostgreSQL `TYPE text` or `varchar` without
+//! a length (and arrays of them) without a USING clause that computes something. Widening
+//! `varchar(n)` stays a finding (the current type is not in the text), and so does every MySQL
+//! MODIFY/CHANGE (TEXT holds 64 KB, MODIFY takes the table's default character set).
 //!
 //! Low risk, no finding (nothing that cannot be rebuilt from the schema is lost): DROP INDEX,
 //! DROP VIEW, DROP MATERIALIZED VIEW (rebuildable from its query), DROP FUNCTION/PROCEDURE/
 //! TRIGGER/RULE/POLICY/CONSTRAINT/DEFAULT, DROP SEQUENCE (only the counter value is lost; the rows
 //! that used it keep their ids), DROP TYPE/DOMAIN without CASCADE (fails while a column uses it),
 //! DROP EXTENSION without CASCADE (fails while anything depends on it), DROP FOREIGN TABLE/SERVER
-//! (the data lives elsewhere), DROP ROLE/USER, RENAME of tables and columns (nothing is lost,
+//! (the data lives elsewhere), DROP ROLE/USER, MySQL DROP TEMPORARY TABLE (the session's own
+//! temporary table only), RENAME of tables and columns (nothing is lost,
 //! though code that uses the old name breaks), and calls of arbitrary functions (CALL, SELECT f()).
 //!
 //! A table (schema, database) created earlier in the same text without `IF NOT EXISTS` holds only
@@ -79,10 +98,13 @@
 //! start, or in the comment lines directly above it, accepts that statement's findings of `kind`
 //! (`all` for every kind). The reason is mandatory: a directive without one accepts nothing.
 
+pub mod calls;
 mod constant;
 mod generic;
 mod plpgsql;
 mod postgres;
+pub mod readonly;
+mod remote;
 
 use serde::Serialize;
 

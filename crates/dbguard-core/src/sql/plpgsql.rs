@@ -74,27 +74,87 @@ fn walk(v: &Value, out: &mut Vec<Item>, depth: u32) {
         }
         Value::Object(map) => {
             for (key, val) in map {
+                // The statement's own query: taken as Static here, so the walk below steps over it.
+                let mut own_query = None;
                 match key.as_str() {
                     "PLpgSQL_stmt_execsql" => {
                         if let Some(q) = query_of(val.get("sqlstmt")) {
                             out.push(Item::Static(q));
                         }
+                        own_query = Some("sqlstmt");
                     }
                     "PLpgSQL_stmt_fors" | "PLpgSQL_stmt_forc" => {
                         if let Some(q) = query_of(val.get("query")) {
                             out.push(Item::Static(q));
                         }
+                        own_query = Some("query");
                     }
                     "PLpgSQL_stmt_dynexecute" => out.push(Item::Dynamic("EXECUTE")),
                     "PLpgSQL_stmt_dynfors" => out.push(Item::Dynamic("FOR ... IN EXECUTE")),
                     "dynquery" => out.push(Item::Dynamic("a query given as a string")),
+                    "PLpgSQL_expr" => {
+                        if let Some(q) = remote_expression(val) {
+                            out.push(Item::Static(q));
+                        }
+                        continue;
+                    }
                     _ => {}
                 }
-                walk(val, out, depth + 1);
+                match (own_query, val) {
+                    (Some(skip), Value::Object(fields)) => {
+                        for (k, v) in fields {
+                            if k != skip {
+                                walk(v, out, depth + 1);
+                            }
+                        }
+                    }
+                    _ => walk(val, out, depth + 1),
+                }
             }
         }
         _ => {}
     }
+}
+
+/// Any other expression of the body (PERFORM, an assignment, an IF condition, RETURN...) that
+/// may call a dblink function, as a SELECT the caller can analyze: expressions cannot modify
+/// data themselves, but a dblink call in one sends SQL to another connection.
+fn remote_expression(expr: &Value) -> Option<String> {
+    let query = expr.get("query")?.as_str()?;
+    if !super::remote::mentions_remote(query) {
+        return None;
+    }
+    // libpg_query's RawParseMode: 0 a whole statement, 2 an expression, 3-5 `target := expr`.
+    match expr.get("parseMode").and_then(Value::as_i64).unwrap_or(0) {
+        0 => Some(query.to_string()),
+        2 => Some(format!("SELECT {query}")),
+        3..=5 => {
+            let rhs = assignment_value(query)?;
+            Some(format!("SELECT {rhs}"))
+        }
+        _ => None,
+    }
+}
+
+/// The value of a PL/pgSQL assignment `target := value` (or `target = value`): after the first
+/// `:=`/`=` outside quotes and brackets.
+fn assignment_value(query: &str) -> Option<&str> {
+    let b = query.as_bytes();
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    for (i, &c) in b.iter().enumerate() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'[' | b'(') => depth += 1,
+            (None, b']' | b')') => depth -= 1,
+            (None, b':') if depth == 0 && b.get(i + 1) == Some(&b'=') => return query.get(i + 2..),
+            (None, b'=') if depth == 0 => return query.get(i + 1..),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn query_of(expr: Option<&Value>) -> Option<String> {

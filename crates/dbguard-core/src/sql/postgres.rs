@@ -20,7 +20,7 @@ use pg_query::protobuf::{
 use pg_query::{Node, NodeEnum};
 
 use super::constant::{self, Arith, Cmp, Const};
-use super::{display_statement, plpgsql, qualified, Created, Cursor, Layout};
+use super::{calls, display_statement, plpgsql, qualified, remote, Created, Cursor, Layout};
 use crate::finding::{Finding, FindingKind, Location, Scope};
 
 /// First chunk scanned at once; doubled while a statement does not fit.
@@ -310,7 +310,7 @@ fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usiz
                 let mut rest = base;
                 if let Some(cut) = salvage_cut(slice) {
                     if let Ok(tokens) = pg_query::scan_tokens(&slice[..cut]) {
-                        feed_tokens(&tokens, base, true, on);
+                        feed_tokens(&tokens, &slice[..cut], base, true, on);
                         rest = base + cut;
                     }
                 }
@@ -327,7 +327,7 @@ fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usiz
                 return text.len();
             }
         };
-        let committed = feed_tokens(&tokens, base, last && !truncated, on);
+        let committed = feed_tokens(&tokens, slice, base, last && !truncated, on);
         if last {
             return if truncated {
                 committed.unwrap_or(base)
@@ -348,11 +348,15 @@ fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usiz
 
 /// Emit the statements of one scanned chunk; returns where the last committed statement ended
 /// (after its `;`). Unless `last`, a statement without its `;` is left for the next chunk.
-fn feed_tokens(tokens: &[ScanToken], base: usize, last: bool, on: &mut dyn FnMut(Event)) -> Option<usize> {
+fn feed_tokens(tokens: &[ScanToken], slice: &str, base: usize, last: bool, on: &mut dyn FnMut(Event)) -> Option<usize> {
     let mut sp = Splitter::new();
     let mut committed: Option<usize> = None;
     for st in tokens {
         let t = to_tok(st, base);
+        if st.token == Token::Ident as i32 && remote::may_name_remote_call(token_text(slice, st)) {
+            // A call that sends SQL to another connection needs the full parse.
+            sp.risky = true;
+        }
         if sp.feed(t) {
             for &(s, e) in &sp.comments {
                 on(Event::Comment(s, e));
@@ -400,6 +404,13 @@ fn salvage_cut(slice: &str) -> Option<usize> {
     let column = u32::try_from(end.column).ok()?;
     let cut = Cursor::new(slice).seek(line, column);
     (cut > 0 && cut < slice.len()).then_some(cut)
+}
+
+/// The source text of a scanned token (offsets relative to `slice`).
+fn token_text<'a>(slice: &'a str, st: &ScanToken) -> &'a str {
+    let start = usize::try_from(st.start).unwrap_or(0);
+    let end = usize::try_from(st.end).unwrap_or(0);
+    slice.get(start..end).unwrap_or("")
 }
 
 /// The scanner's whitespace (scan.l `space`).
@@ -536,6 +547,17 @@ pub(super) enum Origin {
     DoBlock,
     /// Inside a function or procedure body: runs when it is called.
     Function(String),
+    /// Inside a rule's actions: runs each time the rule's event happens on its table.
+    Rule {
+        name: String,
+        table: String,
+        event: &'static str,
+    },
+    /// Sent by a dblink function to another connection: runs there, outside this transaction.
+    Remote {
+        via: String,
+        connection: Option<String>,
+    },
 }
 
 impl Origin {
@@ -549,6 +571,20 @@ impl Origin {
             Origin::Function(name) => {
                 format!(
                     "{} (inside function {name}: runs each time it is called).",
+                    detail.trim_end_matches('.')
+                )
+            }
+            Origin::Rule { name, table, event } => format!(
+                "{} (inside rule {name}: runs each time {event} on {table} happens).",
+                detail.trim_end_matches('.')
+            ),
+            Origin::Remote { via, connection } => {
+                let on = match connection {
+                    Some(c) => format!(" ({})", crate::redact::redact_text(c)),
+                    None => String::new(),
+                };
+                format!(
+                    "{} (sent by {via} to another connection{on}: it runs there on its own, outside this statement's transaction).",
                     detail.trim_end_matches('.')
                 )
             }
@@ -649,7 +685,47 @@ impl Analyzer {
             Ok(parsed) => {
                 for raw in &parsed.protobuf.stmts {
                     if let Some(node) = raw.stmt.as_deref() {
-                        self.node(node, s);
+                        self.statement_node(node, s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A whole statement: what it does itself, and what it sends to other connections.
+    fn statement_node(&mut self, node: &Node, s: Stmt) {
+        self.node(node, s);
+        if remote::mentions_remote(s.text) {
+            self.remote_calls(node, s);
+        }
+    }
+
+    /// The SQL that dblink calls anywhere in `node` send to another connection, analyzed as SQL
+    /// in its own right. Bodies that run at another time (functions, rules) are left to their
+    /// own analysis, which gives them their origin.
+    fn remote_calls<T: serde::Serialize>(&mut self, node: &T, s: Stmt) {
+        for call in calls::named_in(node, calls::DEFERRED).calls {
+            let via = call.display();
+            match remote::sent_by(&call) {
+                None => {}
+                Some(remote::Sent::Computed) => self.push(
+                    FindingKind::Unknown,
+                    None,
+                    format!(
+                        "{via} sends SQL that is computed at run time (not a literal) to another connection, so what it does is unknown."
+                    ),
+                    Scope::External,
+                    false,
+                    s,
+                ),
+                Some(remote::Sent::Sql { sql, connection }) => {
+                    let origin = Origin::Remote { via, connection };
+                    for mut f in self.sub_analysis(&sql, origin, s) {
+                        // The other connection's database may not be this one: dbguard cannot
+                        // snapshot or measure it from here.
+                        f.detail = self.origin.decorate(f.detail);
+                        f.scope = Scope::External;
+                        self.out.push(f);
                     }
                 }
             }
@@ -810,6 +886,7 @@ impl Analyzer {
                 );
             }
             NodeEnum::DoStmt(d) => self.do_stmt(d, s),
+            NodeEnum::RuleStmt(r) => self.rule(r, s),
             NodeEnum::CreateFunctionStmt(f) => self.create_function(f, s),
             _ => {}
         }
@@ -1057,10 +1134,17 @@ impl Analyzer {
                     );
                 }
                 Ok(protobuf::AlterTableType::AtAlterColumnType) => {
-                    let ty = match c.def.as_deref().and_then(|d| d.node.as_ref()) {
-                        Some(NodeEnum::ColumnDef(cd)) => cd.type_name.as_ref().map(type_name).unwrap_or_default(),
-                        _ => String::new(),
+                    let def = match c.def.as_deref().and_then(|d| d.node.as_ref()) {
+                        Some(NodeEnum::ColumnDef(cd)) => Some(cd),
+                        _ => None,
                     };
+                    if def.is_some_and(|cd| lossless_type_change(cd, &c.name)) {
+                        continue;
+                    }
+                    let ty = def
+                        .and_then(|cd| cd.type_name.as_ref())
+                        .map(type_name)
+                        .unwrap_or_default();
                     let to = if ty.is_empty() {
                         String::new()
                     } else {
@@ -1142,9 +1226,41 @@ impl Analyzer {
                     self.sql_body(item, s);
                 }
             }
-            Some(_) => self.node(body, s),
+            Some(_) => self.statement_node(body, s),
             None => {}
         }
+    }
+
+    /// `CREATE RULE ... DO [ALSO|INSTEAD] action`: the actions are latent, like a function body:
+    /// they run each time the event happens on the table, with their own created-table memory.
+    fn rule(&mut self, r: &protobuf::RuleStmt, s: Stmt) {
+        let table = r
+            .relation
+            .as_ref()
+            .map(|rv| qualified(&rv.schemaname, &rv.relname))
+            .unwrap_or_default();
+        let event = match protobuf::CmdType::try_from(r.event) {
+            Ok(protobuf::CmdType::CmdSelect) => "a SELECT",
+            Ok(protobuf::CmdType::CmdInsert) => "an INSERT",
+            Ok(protobuf::CmdType::CmdUpdate) => "an UPDATE",
+            Ok(protobuf::CmdType::CmdDelete) => "a DELETE",
+            _ => "an event",
+        };
+        let origin = Origin::Rule {
+            name: r.rulename.clone(),
+            table,
+            event,
+        };
+        let saved = std::mem::replace(&mut self.origin, origin);
+        let saved_created = std::mem::take(&mut self.created);
+        for action in &r.actions {
+            self.statement_node(action, s);
+        }
+        if let (Some(w), true) = (r.where_clause.as_deref(), remote::mentions_remote(s.text)) {
+            self.remote_calls(w, s);
+        }
+        self.created = saved_created;
+        self.origin = saved;
     }
 
     /// Analyze the PL/pgSQL body of the current statement (a DO block or CREATE FUNCTION).
@@ -1232,6 +1348,13 @@ impl Analyzer {
     /// SQL text found inside a body: analyzed with its own created-table memory (it runs at
     /// another time), findings pinned to the enclosing statement.
     fn nested_text(&mut self, sql: &str, s: Stmt) {
+        let found = self.sub_analysis(sql, self.origin.clone(), s);
+        self.out.extend(found);
+    }
+
+    /// The findings of `sql` analyzed one level deeper with `origin`, pinned to the enclosing
+    /// statement; past [`MAX_DEPTH`], an `Unknown` finding is pushed instead and none returned.
+    fn sub_analysis(&mut self, sql: &str, origin: Origin, s: Stmt) -> Vec<Finding> {
         if self.depth >= MAX_DEPTH {
             self.push(
                 FindingKind::Unknown,
@@ -1241,12 +1364,52 @@ impl Analyzer {
                 false,
                 s,
             );
-            return;
+            return Vec::new();
         }
         let mut sub = Analyzer::new(self.depth + 1);
-        sub.origin = self.origin.clone();
+        sub.origin = origin;
         sub.analyze_text(sql, Some(s.location));
-        self.out.append(&mut sub.out);
+        sub.out
+    }
+}
+
+/// `ALTER COLUMN c TYPE text` (or `varchar` / `character varying` without a length, or arrays
+/// of them), with no USING clause or one that only reads the column (`USING c`, `USING c::text`):
+/// every value of every type has a text form, and the conversion never truncates or rounds. A
+/// length (`varchar(255)`) is not provably lossless without the current type: PostgreSQL
+/// silently drops trailing spaces past the length. Any other USING expression can compute
+/// anything, so it stays a finding.
+fn lossless_type_change(cd: &protobuf::ColumnDef, column: &str) -> bool {
+    let Some(t) = cd.type_name.as_ref() else {
+        return false;
+    };
+    let names: Vec<String> = t.names.iter().filter_map(string_of).collect();
+    let base = match names.as_slice() {
+        [n] => n.as_str(),
+        [schema, n] if schema == "pg_catalog" => n.as_str(),
+        _ => return false,
+    };
+    if !matches!(base, "text" | "varchar") || !t.typmods.is_empty() || t.setof || t.pct_type {
+        return false;
+    }
+    match cd.raw_default.as_deref() {
+        None => true,
+        Some(using) => reads_only_column(using, column),
+    }
+}
+
+/// `c`, `t.c`, or a cast of it to text / unbounded varchar.
+fn reads_only_column(n: &Node, column: &str) -> bool {
+    match n.node.as_ref() {
+        Some(NodeEnum::ColumnRef(_)) => column_fields(n).and_then(|f| f.last().cloned()).as_deref() == Some(column),
+        Some(NodeEnum::TypeCast(tc)) => {
+            let target_ok = tc.type_name.as_ref().is_some_and(|t| {
+                let names: Vec<String> = t.names.iter().filter_map(string_of).collect();
+                matches!(names.last().map(String::as_str), Some("text" | "varchar")) && t.typmods.is_empty()
+            });
+            target_ok && tc.arg.as_deref().is_some_and(|a| reads_only_column(a, column))
+        }
+        _ => false,
     }
 }
 

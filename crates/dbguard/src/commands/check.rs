@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use dbguard_core::redact::Secrets;
 use dbguard_core::{analyze, Dialect, Operation};
 use serde::Serialize;
 
@@ -83,11 +84,21 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let analysis = analyze(&op, &lookup);
     let destructive = analysis.is_destructive();
+    let secrets = if args.sql {
+        Secrets::default()
+    } else {
+        Secrets::of(&text)
+    };
 
     // Which database: only worth resolving when there is something to say about it.
     let target = if destructive || args.json {
         let hint = analysis.targets.first().cloned();
-        resolve(&ResolveRequest::from_process(args.url.clone(), cwd.clone(), hint)).ok()
+        resolve(&ResolveRequest::from_process(args.url.clone(), cwd.clone(), hint))
+            .ok()
+            .map(|mut t| {
+                t.hide_secrets(&secrets);
+                t
+            })
     } else {
         None
     };
@@ -95,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.json {
         let rep = CheckReport {
             destructive,
-            input: dbguard_core::redact::redact_text(&text),
+            input: secrets.redact(&text),
             findings: analysis.findings.iter().map(report::FindingJson::from).collect(),
             environment: target.as_ref().map(|t| t.environment.as_str()),
             target: target.as_ref(),
@@ -104,10 +115,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else if destructive {
         print!("{}", report::render_findings(&analysis.findings, target.as_ref()));
         println!();
+<<<<<<< HEAD
         match target.as_ref().and_then(|t| t.resource.as_ref()) {
             Some(r) if !args.sql => println!("{}", report::next_step_without_snapshot(&text, &r.safeguard)),
             _ => println!("{}", report::next_step_for_check(&text, args.sql)),
         }
+=======
+        println!("{}", secrets.mask(&report::next_step_for_check(&text, args.sql)));
+>>>>>>> sqlmcp
     } else {
         println!("ok: nothing destructive found");
     }

@@ -388,10 +388,15 @@ to stop it.",
                             reason,
                             "\nIf you allow it, it runs as `{}`: dbguard takes a snapshot first, runs it and verifies \
 the result (`dbguard restore` undoes it). Deny to stop it.",
+<<<<<<< HEAD
                             one_line(&redact_text(&rerun))
                         );
                     }
                 }
+=======
+                    one_line(&plan.redact(&rerun))
+                );
+>>>>>>> sqlmcp
                 return Outcome {
                     decision: Decision::Ask {
                         reason,
@@ -415,7 +420,7 @@ the result (`dbguard restore` undoes it). Deny to stop it.",
                 msg,
                 "\nRun it through dbguard instead, exactly as:\n\n    {}\n\nThat takes a snapshot first, runs the \
 command and verifies it. Do not run it any other way.",
-                redact_text(&rerun)
+                plan.redact(&rerun)
             );
             Outcome {
                 decision: deny_both(msg),
@@ -448,6 +453,7 @@ typing `dbguard approve {}` in their own terminal (an agent cannot approve). Aft
 run it exactly as:\n\n    {}\n\n{}{}",
                 a.sentence,
                 a.code,
+<<<<<<< HEAD
                 redact_text(&rerun),
                 match plan.no_snapshot() {
                     Some(why) => format!(
@@ -456,6 +462,9 @@ run it exactly as:\n\n    {}\n\n{}{}",
                     ),
                     None => "dbguard then takes a snapshot, runs the command and verifies it.".to_string(),
                 },
+=======
+                plan.redact(&rerun),
+>>>>>>> sqlmcp
                 a.expires
                     .map(|e| format!(" The approval expires at {e}."))
                     .unwrap_or_default()
@@ -467,7 +476,7 @@ run it exactly as:\n\n    {}\n\n{}{}",
                 "It needs the user's informed approval, and dbguard could not create an approval code ({}). Do not \
 retry it and do not work around it. Ask the user to run it themselves, in their own terminal, as: {}",
                 redact_text(&e),
-                redact_text(&rerun)
+                plan.redact(&rerun)
             );
         }
     }

@@ -10,6 +10,7 @@
 //! answer is passed through redaction. Tool bodies do blocking work (database clients with
 //! their own runtimes, snapshot files), so each runs on the blocking pool.
 
+pub mod read_role;
 pub mod tools;
 
 use std::path::PathBuf;
@@ -121,7 +122,9 @@ and why, its tables with row estimates, and the newest snapshot."
 
     #[tool(
         description = "Run one read-only SQL query (SELECT / WITH / VALUES / TABLE) in a READ ONLY \
-transaction with a statement timeout and a row limit. Anything that writes is refused: use db_execute."
+transaction with a statement timeout and a row limit, as a role that can only read (or, without one, with \
+side-effect-free built-in functions only). Anything that writes, reaches another connection, the server's \
+files or other sessions is refused: use db_execute for writes."
     )]
     async fn db_query(&self, Parameters(args): Parameters<QueryArgs>) -> Result<CallToolResult, McpError> {
         let ctx = self.ctx.clone();

@@ -10,6 +10,7 @@ use dbguard_core::target::Engine;
 use dbguard_core::{analyze, Dialect, Operation};
 use serde_json::{json, Value};
 
+use super::read_role;
 use crate::engine::pg_connect;
 use crate::fs_lookup::FsLookup;
 use crate::plan::{self, Input, Measure, PlanRequest};
@@ -194,15 +195,33 @@ pub fn query(ctx: &Ctx, sql: &str, limit: Option<u32>) -> anyhow::Result<Value> 
     let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let text = read_only_sql(sql, dialect_of(Some(&t)))?;
     let url = url_of(&t)?;
-    let (rows, truncated) = match engine(&t) {
-        Some(Engine::Postgres) => pg_query(url, &text, limit)?,
-        Some(Engine::Sqlite) => sqlite_query(&sqlite_path(url), &text, limit)?,
+    let (rows, truncated, privilege) = match engine(&t) {
+        Some(Engine::Postgres) => {
+            read_role::precheck(&text)?;
+            let configured = crate::config::Config::load(&ctx.cwd)?.mcp.read_role;
+            let (rows, truncated, p) = pg_query(url, &text, limit, configured.as_deref())?;
+            (rows, truncated, p.describe())
+        }
+        Some(Engine::Sqlite) => {
+            let (rows, truncated) = sqlite_query(&sqlite_path(url), &text, limit)?;
+            (rows, truncated, "a read-only SQLite connection".to_string())
+        }
         other => bail!("db_query supports PostgreSQL and SQLite, not {other:?}"),
     };
-    Ok(json!({"database": t.display, "rows": rows, "row_count": rows.len(), "truncated": truncated, "limit": limit}))
+    Ok(
+        json!({"database": t.display, "rows": rows, "row_count": rows.len(), "truncated": truncated, "limit": limit,
+              "ran": privilege}),
+    )
 }
 
-fn pg_query(url: &str, text: &str, limit: u32) -> anyhow::Result<(Vec<Value>, bool)> {
+/// Run one query in a READ ONLY transaction, as a read-only role or under the allowlist
+/// (`read_role`), with a statement timeout; always rolled back.
+fn pg_query(
+    url: &str,
+    text: &str,
+    limit: u32,
+    read_role: Option<&str>,
+) -> anyhow::Result<(Vec<Value>, bool, read_role::Privilege)> {
     // Wrapping the query as a subquery makes it one SELECT whatever it says (a second
     // statement or a data-modifying WITH cannot appear there), and the extended protocol
     // refuses several statements; the READ ONLY transaction refuses writes on top.
@@ -224,6 +243,13 @@ fn pg_query(url: &str, text: &str, limit: u32) -> anyhow::Result<(Vec<Value>, bo
                     pg_connect::describe_pg_error(&e)
                 )
             })?;
+        let privilege = match read_role::enter(&client, text, read_role).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(e);
+            }
+        };
         let res = client.query(wrapped.as_str(), &[]).await;
         let _ = client.batch_execute("ROLLBACK").await;
         let rows = res.map_err(|e| anyhow!("query failed: {}", pg_connect::describe_pg_error(&e)))?;
@@ -232,7 +258,7 @@ fn pg_query(url: &str, text: &str, limit: u32) -> anyhow::Result<(Vec<Value>, bo
             let s: Option<String> = r.get(0);
             out.push(s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null));
         }
-        Ok((out, rows.len() > limit as usize))
+        Ok((out, rows.len() > limit as usize, privilege))
     })
 }
 
@@ -375,6 +401,16 @@ pub fn restore(ctx: &Ctx, id: &str, new_database: Option<String>) -> anyhow::Res
 
 pub fn execute(ctx: &Ctx, sql: &str, approval_code: Option<&str>) -> anyhow::Result<Value> {
     let t = target(ctx)?;
+    if engine(&t) == Some(Engine::Postgres) {
+        // What db_query refuses because it acts beyond the database is refused here too:
+        // switching tools is no way around it.
+        dbguard_core::sql::readonly::check_write(sql).map_err(|r| {
+            anyhow!(
+                "refused: db_execute writes to this database only, and {r}. Nothing was run. If the user wants \
+this done, it is theirs to run outside dbguard mcp."
+            )
+        })?;
+    }
     let p = plan::build(PlanRequest {
         input: Input::Sql {
             text: sql.to_string(),

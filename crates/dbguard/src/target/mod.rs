@@ -1134,6 +1134,30 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
+impl ResolvedTarget {
+    /// Mask an operation's command-line secrets wherever they landed in what is shown (a
+    /// `mysql --password NAME` makes NAME the database); `url` keeps its raw value for connecting.
+    pub fn hide_secrets(&mut self, secrets: &dbguard_core::redact::Secrets) {
+        if secrets.is_empty() {
+            return;
+        }
+        for f in [&mut self.display, &mut self.host, &mut self.user, &mut self.database] {
+            if let Some(v) = f.as_mut() {
+                *v = secrets.mask(v);
+            }
+        }
+        self.source = secrets.mask(&self.source);
+        self.environment_rule = secrets.mask(&self.environment_rule);
+        for w in &mut self.warnings {
+            *w = secrets.mask(w);
+        }
+        for r in &mut self.related {
+            r.display = secrets.mask(&r.display);
+            r.source = secrets.mask(&r.source);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
