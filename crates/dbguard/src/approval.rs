@@ -60,6 +60,14 @@ pub struct Record {
     pub plan_text: String,
     /// The agent that asked, if one was detected.
     pub agent: Option<String>,
+    /// A one-time token for the in-database guard (`dbguard protect`): once the person has
+    /// approved, the command's sessions present it (`crate::protect::approval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_token: Option<String>,
+    /// The guarded database the approval must also be written into (with the guard
+    /// owner's credentials), when the target has the guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_guard: Option<crate::protect::approval::GuardTarget>,
 }
 
 /// A pending approval, as returned to the door that asked.
@@ -78,6 +86,10 @@ pub struct Pending {
 pub struct Approved {
     pub code: String,
     pub approved_unix: i64,
+    /// For the in-database guard: what the command's sessions present (only when the
+    /// approval was also written into the guarded database).
+    #[serde(skip)]
+    pub db_token: Option<String>,
 }
 
 /// Time-to-live of codes: `DBGUARD_APPROVAL_TTL` ("10m", "90s"...), clamped to 10 s..24 h, else 15 minutes.
@@ -160,6 +172,8 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
         confirm: plan.confirmation_word(),
         plan_text: plan.render_text(),
         agent: plan.agent.map(str::to_string),
+        db_token: Some(crate::protect::approval::new_token()),
+        db_guard: crate::protect::approval::probe_plan(plan),
     };
     write_record(dir, &record)?;
     Ok(pending_of(&record))
@@ -205,6 +219,7 @@ fn consume_in(dir: &Path, fingerprint: &str, code: Option<&str>) -> anyhow::Resu
         if std::fs::rename(&path, &claimed).is_ok() {
             let _ = std::fs::remove_file(&claimed);
             return Ok(Some(Approved {
+                db_token: r.db_token.filter(|_| r.db_guard.is_some()),
                 code: r.code,
                 approved_unix: r.approved_unix.unwrap_or(now),
             }));
@@ -357,6 +372,8 @@ mod tests {
             confirm: "db".into(),
             plan_text: String::new(),
             agent: None,
+            db_token: None,
+            db_guard: None,
         };
         write_record(dir, &r).unwrap();
     }

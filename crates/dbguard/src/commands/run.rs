@@ -163,7 +163,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         eprintln!("dbguard: {}", redact_text(&e.message));
         return Ok(e.code);
     }
-    let g = Guarded { args: &a, plan: &plan };
+    let g = Guarded {
+        args: &a,
+        plan: &plan,
+        db_token: Default::default(),
+    };
     match plan.verdict.action {
         Action::Allow => g.go(Consent::Policy, false),
         Action::Snapshot => g.go(Consent::Policy, true),
@@ -186,6 +190,8 @@ enum Consent {
 struct Guarded<'a> {
     args: &'a Args,
     plan: &'a Plan,
+    /// The in-database guard's approval token for the command's sessions, once a person approved.
+    db_token: std::cell::RefCell<Option<String>>,
 }
 
 impl Guarded<'_> {
@@ -210,6 +216,7 @@ impl Guarded<'_> {
     fn approve(&self) -> anyhow::Result<u8> {
         let plan = self.plan;
         if let Some(ok) = approval::consume(plan)? {
+            *self.db_token.borrow_mut() = ok.db_token.clone();
             if self.human() {
                 eprintln!(
                     "dbguard: using approval {} given by a person with `dbguard approve`",
@@ -353,6 +360,20 @@ impl Guarded<'_> {
             }
             .to_string(),
         );
+        if matches!(consent, Consent::Typed | Consent::ProductionLifted) {
+            // The person is here: a guarded database needs the approval written into it too.
+            let expires = crate::audit::now_unix() + approval::ttl().as_secs() as i64;
+            match crate::protect::approval::grant_here(plan, expires) {
+                Ok(token) => *self.db_token.borrow_mut() = token,
+                Err(e) => {
+                    let msg = redact_text(&format!("{e:#}"));
+                    eprintln!("dbguard: {msg}\ndbguard: the database's guard would refuse the command without it, so it did NOT run.");
+                    report.outcome = outcome::DECLINED;
+                    report.message = Some(format!("the in-database guard's approval was not given: {msg}"));
+                    return self.finish(&report, exit::BLOCKED);
+                }
+            }
+        }
         let mut manifest = None;
         if want_snapshot {
             if let Some(scope) = plan.snapshot.as_ref().and_then(scope_of) {
@@ -413,7 +434,12 @@ impl Guarded<'_> {
             return self.finish(&report, exit::ERROR);
         }
         let t0 = Instant::now();
-        let result = exec::spawn_and_wait(&self.args.command);
+        let token = self.db_token.borrow().clone();
+        let result = exec::spawn_and_wait_with(&self.args.command, |c| {
+            if let Some(t) = &token {
+                crate::protect::approval::apply_to_command(c, t);
+            }
+        });
         let mut done = entry.next();
         let code = match result {
             Ok(ex) => {
