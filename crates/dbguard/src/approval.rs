@@ -173,7 +173,7 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
         plan_text: plan.render_text(),
         agent: plan.agent.map(str::to_string),
         db_token: Some(crate::protect::approval::new_token()),
-        db_guard: crate::protect::approval::probe_plan(plan),
+        db_guard: crate::protect::approval::probe_for_request(plan),
     };
     write_record(dir, &record)?;
     Ok(pending_of(&record))

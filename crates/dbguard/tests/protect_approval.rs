@@ -148,6 +148,63 @@ fn a_person_at_the_terminal_types_the_name_and_the_owner_password() {
     assert_eq!(items(&db), "0");
 }
 
+/// An approval from an agent hook (which decides without contacting the database) does
+/// not cover the guard: the rerun through `dbguard run` runs nothing and asks for a new
+/// code, which `approve` then writes into the database with the owner's password.
+#[test]
+fn an_approval_from_a_hook_is_renewed_for_the_guard() {
+    use std::io::Write;
+    let db = guarded("appr_hook");
+    let world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = psql_cmd(&db, "DELETE FROM items");
+    let quoted: Vec<String> = cmd.iter().map(|w| format!("'{w}'")).collect();
+    let payload = serde_json::json!({
+        "hook_event_name": "beforeShellExecution", "command": quoted.join(" "),
+        "cwd": dir.path(), "workspace_roots": [dir.path()],
+    });
+    let mut child = world
+        .command(dir.path(), &["hook", "cursor"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let at = text
+        .find("dbguard approve ")
+        .unwrap_or_else(|| panic!("no code: {text}"))
+        + "dbguard approve ".len();
+    let code = text[at..at + 7].to_string();
+    let (status, screen) = world.dbguard_pty(dir.path(), &["approve", &code], &[&db.name], &[]);
+    assert_eq!(status, 0, "{screen}");
+    // The agent reruns it through dbguard run: nothing runs, a new code.
+    let out = world.dbguard(dir.path(), &run_args(&cmd));
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let v = json(&out);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("without the database's own guard"),
+        "{v}"
+    );
+    let renewed = v["approval"]["code"].as_str().unwrap().to_string();
+    assert_ne!(renewed, code);
+    assert_eq!(items(&db), "3000");
+    let (status, screen) = world.dbguard_pty(dir.path(), &["approve", &renewed], &[&db.name, OWNER_PASSWORD], &[]);
+    assert_eq!(status, 0, "{screen}");
+    let out = world.dbguard(dir.path(), &run_args(&cmd));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(items(&db), "0");
+}
+
 /// The test: an agent with the user's own privileges tries everything it can.
 #[test]
 fn an_agent_driving_approve_and_editing_the_store_gets_nothing_through() {

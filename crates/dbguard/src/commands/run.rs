@@ -216,6 +216,9 @@ impl Guarded<'_> {
     fn approve(&self) -> anyhow::Result<u8> {
         let plan = self.plan;
         if let Some(ok) = approval::consume(plan)? {
+            if ok.db_token.is_none() && crate::protect::approval::probe_plan(plan).is_some() {
+                return self.approval_misses_the_guard(&ok.code);
+            }
             *self.db_token.borrow_mut() = ok.db_token.clone();
             if self.human() {
                 eprintln!(
@@ -274,6 +277,35 @@ impl Guarded<'_> {
                 self.finish(&r, exit::BLOCKED)
             }
         }
+    }
+
+    /// An approval given without the database's guard (e.g. from a hook, which does not
+    /// look at the database): it would be refused inside the database, so nothing runs and
+    /// a new code is issued, which `dbguard approve` writes into the guard too.
+    fn approval_misses_the_guard(&self, used: &str) -> anyhow::Result<u8> {
+        let plan = self.plan;
+        let pending = approval::request(plan)?;
+        let why = format!(
+            "approval {used} was given without the database's own guard (dbguard protect), which would refuse the command"
+        );
+        let mut e = audit::Entry::from_plan(plan, door::RUN);
+        e.outcome = outcome::NEEDS_APPROVAL.into();
+        e.approval = Some(pending.code.clone());
+        e.detail = Some(why.clone());
+        self.record_refusal(&e);
+        if self.human() {
+            eprintln!(
+                "dbguard: NEEDS APPROVAL: {why}; nothing was run.\n{}  approval:    {} (expires {})\n\n{}",
+                plan.render_text(),
+                pending.code,
+                pending.expires_at,
+                pending.sentence
+            );
+        }
+        let mut r = Report::new(plan, outcome::NEEDS_APPROVAL);
+        r.message = Some(why);
+        r.approval = Some(pending);
+        self.finish(&r, exit::BLOCKED)
     }
 
     fn block(&self) -> anyhow::Result<u8> {

@@ -147,6 +147,13 @@ pub fn probe_plan(plan: &crate::plan::Plan) -> Option<GuardTarget> {
     probe(url)
 }
 
+/// [`probe_plan`] for a new approval request, only when planning already reached the
+/// database (the hook plans without touching it, and stays fast: its approvals are checked
+/// again by `dbguard run`, which then asks for one that covers the guard).
+pub fn probe_for_request(plan: &crate::plan::Plan) -> Option<GuardTarget> {
+    plan.total_rows.is_some().then(|| probe_plan(plan)).flatten()
+}
+
 /// Percent-encode everything but unreserved characters (tokio-postgres decodes `%XX` only).
 fn pct(s: &str) -> String {
     s.bytes()

@@ -180,6 +180,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT greatest(pg_stat_get_live_tuples(rel), 0)
 $$;
 
+-- Rows in a table before this statement, as the statistics estimate them: the smaller of
+-- the planner's reltuples and the cumulative statistics' live tuples (0 when neither is
+-- known). Used only to skip an exact count that could not change the decision.
+CREATE OR REPLACE FUNCTION dbguard._rows_before_estimate(rel oid) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN c.reltuples < 0 THEN 0
+                ELSE least(c.reltuples::bigint, greatest(pg_stat_get_live_tuples(rel), 0)) END
+    FROM pg_class c WHERE c.oid = rel
+$$;
+
 CREATE OR REPLACE FUNCTION dbguard._created_in_tx(cls oid, obj oid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT EXISTS (SELECT 1 FROM dbguard.created_objects
@@ -281,8 +291,9 @@ $$;
 -- a transition table for the exact row count of the statement; on plain tables a WHEN
 -- clause skips the trigger function entirely unless the backend's not-yet-reported counter
 -- of rows deleted (updated) in the table exceeds the smallest threshold. That counter
--- includes this statement's rows (and may include earlier ones), so no statement that could
--- break a rule is ever skipped. The table is named in the WHEN clause (a regclass constant:
+-- includes this statement's rows (and may include earlier ones: the backend reports them
+-- about once a second, and at once after the function ran for a small statement), so no
+-- statement that could break a rule is ever skipped. The table is named in the WHEN clause (a regclass constant:
 -- it follows renames, and a dump restored elsewhere points at the same table by name).
 CREATE OR REPLACE FUNCTION dbguard._guard_table(rel oid) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -399,8 +410,12 @@ $$;
 
 -- DELETE / UPDATE touching too much of a table (TG_ARGV: all_rows_over, share, share_rows_over):
 -- every row of a table with more than all_rows_over rows, or more than share of its rows and
--- more than share_rows_over rows. The row count of the table is counted exactly but never
--- further than the rule needs (LIMIT), so the check costs at most about k/share rows read.
+-- more than share_rows_over rows. The statement's rows are counted exactly (its transition
+-- table). The table's rows are counted exactly too, never further than the rule needs
+-- (LIMIT: at most about k/share rows read), and only when it can matter: when the
+-- statistics' estimate of the table (the smaller of reltuples and the live tuples) is under
+-- 1.25 times the size at which the statement would break the share rule. Whether a DELETE
+-- emptied the table is always checked exactly (one row read).
 CREATE OR REPLACE FUNCTION dbguard.on_mass_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -409,6 +424,7 @@ DECLARE
     share_over bigint := TG_ARGV[2]::bigint;
     share_rule boolean;
     k bigint;
+    est bigint;
     lim bigint;
     c bigint;
     total bigint;
@@ -418,14 +434,18 @@ BEGIN
     SELECT count(*) INTO k FROM dbguard_old;
     share_rule := share < 1 AND k > share_over;
     IF k <= all_over AND NOT share_rule THEN
+        -- The WHEN gate opened on changes of earlier statements that the backend has not
+        -- reported yet: report them when it is next idle, so the gate closes again.
+        PERFORM pg_stat_force_next_flush();
         RETURN NULL;
     END IF;
     IF dbguard._created_in_tx('pg_class'::regclass, TG_RELID) THEN
         RETURN NULL;
     END IF;
+    est := dbguard._rows_before_estimate(TG_RELID);
     IF TG_OP = 'DELETE' THEN
         -- Rows left: none breaks the first rule; fewer than k(1-share)/share the second.
-        lim := CASE WHEN share_rule THEN floor(k * (1 - share) / share)::bigint + 1 ELSE 1 END;
+        lim := CASE WHEN share_rule AND est < 1.25 * k / share THEN floor(k * (1 - share) / share)::bigint + 1 ELSE 1 END;
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %s) s', TG_RELID::regclass, lim) INTO c;
         IF c < lim THEN
             total := c + k;
@@ -439,6 +459,9 @@ BEGIN
     ELSE
         -- Rows in the table: k of them means every row; fewer than k/share breaks the share rule.
         lim := greatest(k + 1, CASE WHEN share_rule THEN floor(k / share)::bigint + 1 ELSE 0 END);
+        IF est >= 1.25 * lim THEN
+            RETURN NULL;
+        END IF;
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %s) s', TG_RELID::regclass, lim) INTO c;
         IF c < lim THEN
             total := c;
