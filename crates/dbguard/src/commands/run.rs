@@ -255,47 +255,27 @@ impl Guarded<'_> {
                     self.finish(&r, exit::BLOCKED)
                 }
             }
-            Err(why) => {
-                let pending = approval::request(plan)?;
-                let mut e = audit::Entry::from_plan(plan, door::RUN);
-                e.outcome = outcome::NEEDS_APPROVAL.into();
-                e.approval = Some(pending.code.clone());
-                e.detail = Some(why.clone());
-                self.record_refusal(&e);
-                if self.human() {
-                    eprintln!(
-                        "dbguard: NEEDS APPROVAL: this command would destroy data, and it did not run.\n{}  approval:    {} (expires {})\n\n{}\n(No prompt here: {why}.)",
-                        plan.render_text(),
-                        pending.code,
-                        pending.expires_at,
-                        pending.sentence
-                    );
-                }
-                let mut r = Report::new(plan, outcome::NEEDS_APPROVAL);
-                r.message = Some(format!("needs a human's approval; no prompt because {why}"));
-                r.approval = Some(pending);
-                self.finish(&r, exit::BLOCKED)
-            }
+            Err(why) => self.ask_for_approval(
+                &why,
+                "this command would destroy data, and it did not run.",
+                &format!("\n(No prompt here: {why}.)"),
+                format!("needs a human's approval; no prompt because {why}"),
+            ),
         }
     }
 
-    /// An approval given without the database's guard (e.g. from a hook, which does not
-    /// look at the database): it would be refused inside the database, so nothing runs and
-    /// a new code is issued, which `dbguard approve` writes into the guard too.
-    fn approval_misses_the_guard(&self, used: &str) -> anyhow::Result<u8> {
+    /// Exit 3 with an approval code for the person: audited, told, reported.
+    fn ask_for_approval(&self, why: &str, headline: &str, trailer: &str, message: String) -> anyhow::Result<u8> {
         let plan = self.plan;
         let pending = approval::request(plan)?;
-        let why = format!(
-            "approval {used} was given without the database's own guard (dbguard protect), which would refuse the command"
-        );
         let mut e = audit::Entry::from_plan(plan, door::RUN);
         e.outcome = outcome::NEEDS_APPROVAL.into();
         e.approval = Some(pending.code.clone());
-        e.detail = Some(why.clone());
+        e.detail = Some(why.to_string());
         self.record_refusal(&e);
         if self.human() {
             eprintln!(
-                "dbguard: NEEDS APPROVAL: {why}; nothing was run.\n{}  approval:    {} (expires {})\n\n{}",
+                "dbguard: NEEDS APPROVAL: {headline}\n{}  approval:    {} (expires {})\n\n{}{trailer}",
                 plan.render_text(),
                 pending.code,
                 pending.expires_at,
@@ -303,9 +283,19 @@ impl Guarded<'_> {
             );
         }
         let mut r = Report::new(plan, outcome::NEEDS_APPROVAL);
-        r.message = Some(why);
+        r.message = Some(message);
         r.approval = Some(pending);
         self.finish(&r, exit::BLOCKED)
+    }
+
+    /// An approval given without the database's guard (e.g. from a hook, which does not
+    /// look at the database): it would be refused inside the database, so nothing runs and
+    /// a new code is issued, which `dbguard approve` writes into the guard too.
+    fn approval_misses_the_guard(&self, used: &str) -> anyhow::Result<u8> {
+        let why = format!(
+            "approval {used} was given without the database's own guard (dbguard protect), which would refuse the command"
+        );
+        self.ask_for_approval(&why, &format!("{why}; nothing was run."), "", why.clone())
     }
 
     fn block(&self) -> anyhow::Result<u8> {

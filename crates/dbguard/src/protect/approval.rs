@@ -414,4 +414,19 @@ mod tests {
         assert_eq!(c.get_user(), Some("admin"));
         assert_eq!(c.get_password(), Some("x'y".as_bytes()));
     }
+
+    proptest::proptest! {
+        /// Whatever the owner's name and password, both connection string forms log in as
+        /// exactly that, at the same place.
+        #[test]
+        fn any_credentials_survive_both_forms(user in "[a-zA-Z_][a-zA-Z0-9_ .'@:/?&=%-]{0,20}", password in "\\PC{0,30}") {
+            for conn in ["postgres://app:***@db.example:6543/shop?sslmode=prefer", "host=db.example port=6543 dbname=shop user=app password=***"] {
+                let c: tokio_postgres::Config = with_credentials(conn, &user, &password).parse().unwrap();
+                proptest::prop_assert_eq!(c.get_user(), Some(user.as_str()));
+                proptest::prop_assert_eq!(c.get_password(), Some(password.as_bytes()));
+                proptest::prop_assert_eq!(c.get_dbname(), Some("shop"));
+                proptest::prop_assert_eq!(c.get_ports(), &[6543]);
+            }
+        }
+    }
 }

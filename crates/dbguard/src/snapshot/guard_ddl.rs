@@ -145,4 +145,21 @@ mod tests {
         assert!(strip_toc(list, false).contains("EXTENSION - dblink"));
         assert!(!toc_has_guard("215; 1259 16390 TABLE public items postgres\n"));
     }
+
+    proptest::proptest! {
+        /// Stripping only ever removes whole lines, and a second pass changes nothing.
+        #[test]
+        fn strip_removes_lines_only(text in "((-- Name: [a-z_ ]{0,20}; Type: (TRIGGER|EVENT TRIGGER|COMMENT|TABLE|EXTENSION|SCHEMA); Schema: -\n)|([A-Za-z .;()'_]{0,40}\n)){0,12}") {
+            let out = strip_script(&text);
+            let lines: Vec<&str> = text.lines().collect();
+            let mut at = 0;
+            for l in out.lines() {
+                let found = lines[at..].iter().position(|x| *x == l);
+                proptest::prop_assert!(found.is_some());
+                at += found.unwrap() + 1;
+            }
+            proptest::prop_assert_eq!(strip_script(&out), out.clone());
+            let _ = strip_toc(&text, true);
+        }
+    }
 }

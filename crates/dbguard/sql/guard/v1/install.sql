@@ -302,6 +302,7 @@ DECLARE
     gate boolean;
     floor_rows bigint;
     args text;
+    op text;
     foreign_trigger name;
 BEGIN
     IF NOT dbguard._is_guardable(rel) THEN
@@ -325,18 +326,16 @@ BEGIN
     args := format('%L, %L, %L', r.all_rows_over, r.share, r.share_rows_over);
     EXECUTE format('CREATE OR REPLACE TRIGGER dbguard_truncate BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION dbguard.on_truncate()', rel::regclass);
-    EXECUTE format('CREATE OR REPLACE TRIGGER dbguard_delete AFTER DELETE ON %s '
-                   'REFERENCING OLD TABLE AS dbguard_old FOR EACH STATEMENT %s '
-                   'EXECUTE FUNCTION dbguard.on_mass_change(%s)',
-                   rel::regclass,
-                   CASE WHEN gate THEN format('WHEN (pg_catalog.pg_stat_get_xact_tuples_deleted(%L::pg_catalog.regclass) > %s)', rel::regclass::text, floor_rows) ELSE '' END,
-                   args);
-    EXECUTE format('CREATE OR REPLACE TRIGGER dbguard_update AFTER UPDATE ON %s '
-                   'REFERENCING OLD TABLE AS dbguard_old FOR EACH STATEMENT %s '
-                   'EXECUTE FUNCTION dbguard.on_mass_change(%s)',
-                   rel::regclass,
-                   CASE WHEN gate THEN format('WHEN (pg_catalog.pg_stat_get_xact_tuples_updated(%L::pg_catalog.regclass) > %s)', rel::regclass::text, floor_rows) ELSE '' END,
-                   args);
+    FOREACH op IN ARRAY ARRAY['delete', 'update'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER dbguard_%s AFTER %s ON %s '
+                       'REFERENCING OLD TABLE AS dbguard_old FOR EACH STATEMENT %s '
+                       'EXECUTE FUNCTION dbguard.on_mass_change(%s)',
+                       op, upper(op), rel::regclass,
+                       CASE WHEN gate THEN format('WHEN (pg_catalog.pg_stat_get_xact_tuples_%s(%L::pg_catalog.regclass) > %s)',
+                                                  CASE op WHEN 'delete' THEN 'deleted' ELSE 'updated' END,
+                                                  rel::regclass::text, floor_rows) ELSE '' END,
+                       args);
+    END LOOP;
     RETURN 'guarded';
 END
 $$;
