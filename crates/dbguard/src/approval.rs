@@ -69,6 +69,14 @@ pub struct Record {
     /// ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// A one-time token for the in-database guard (`dbguard protect`): once the person has
+    /// approved, the command's sessions present it (`crate::protect::approval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_token: Option<String>,
+    /// The guarded database the approval must also be written into (with the guard
+    /// owner's credentials), when the target has the guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_guard: Option<crate::protect::approval::GuardTarget>,
 }
 
 /// A pending approval, as returned to the door that asked.
@@ -87,6 +95,10 @@ pub struct Pending {
 pub struct Approved {
     pub code: String,
     pub approved_unix: i64,
+    /// For the in-database guard: what the command's sessions present (only when the
+    /// approval was also written into the guarded database).
+    #[serde(skip)]
+    pub db_token: Option<String>,
 }
 
 /// Time-to-live of codes: `DBGUARD_APPROVAL_TTL` ("10m", "90s"...), clamped to 10 s..24 h, else 15 minutes.
@@ -157,6 +169,8 @@ fn request_in(dir: &Path, plan: &Plan, ttl: Duration) -> anyhow::Result<Pending>
         agent: plan.agent.map(str::to_string),
         lower: None,
         mac: None,
+        db_token: Some(crate::protect::approval::new_token()),
+        db_guard: crate::protect::approval::probe_for_request(plan),
     })
 }
 
@@ -203,6 +217,8 @@ pub fn request_lowering(l: &crate::sticky::Lowering, confirm: &str, plan_text: &
         agent: crate::plan::agent_in_env().map(str::to_string),
         lower: Some(l.clone()),
         mac: None,
+        db_token: None,
+        db_guard: None,
     })
 }
 
@@ -250,6 +266,7 @@ fn consume_in(dir: &Path, fingerprint: &str, code: Option<&str>) -> anyhow::Resu
             let _ = std::fs::write(used_marker(dir, &r.code), r.expires_unix.to_string());
             let _ = std::fs::remove_file(&claimed);
             return Ok(Some(Approved {
+                db_token: r.db_token.filter(|_| r.db_guard.is_some()),
                 code: r.code,
                 approved_unix: r.approved_unix.unwrap_or(now),
             }));
@@ -443,6 +460,8 @@ mod tests {
             agent: None,
             lower: None,
             mac: None,
+            db_token: None,
+            db_guard: None,
         };
         write_record(dir, &r).unwrap();
     }

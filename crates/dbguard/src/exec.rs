@@ -105,11 +105,19 @@ pub fn replace(argv: &[OsString]) -> SpawnError {
 }
 
 /// Run the command as a child with inherited stdio, forwarding signals, and wait for it.
+#[allow(dead_code)] // the plain form, for doors that add nothing to the command
 pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
+    spawn_and_wait_with(argv, |_| {})
+}
+
+/// `spawn_and_wait`, with `adjust` applied to the command after its own `NAME=value` words
+/// (e.g. the in-database guard's approval token added to PGOPTIONS).
+pub fn spawn_and_wait_with(argv: &[OsString], adjust: impl FnOnce(&mut Command)) -> Result<ChildExit, SpawnError> {
     let mut c = command(argv).map_err(|e| SpawnError {
         code: crate::exit::USAGE,
         message: e.to_string(),
     })?;
+    adjust(&mut c);
     let guard = ForwardGuard::install();
     let mut child = c.spawn().map_err(|e| spawn_error(argv, e))?;
     let pid = child.id() as i32;

@@ -16,6 +16,7 @@ mod mcp;
 mod output;
 mod plan;
 mod procs;
+mod protect;
 mod report;
 mod script_cache;
 mod signing;
@@ -74,6 +75,8 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Run the MCP server (stdio): safe database tools for agents.
     Mcp(commands::mcp::Args),
+    /// Install the in-database guard (PostgreSQL refuses DROP, TRUNCATE, mass DELETE/UPDATE from any client); --status, --uninstall, --upgrade.
+    Protect(commands::protect::Args),
     /// Internal: record a clone snapshot's row counts and checksums (runs in the background).
     #[command(hide = true)]
     SnapshotFinish(commands::snapshot::FinishArgs),
@@ -117,6 +120,7 @@ fn main() -> std::process::ExitCode {
         Command::Init(a) => commands::init::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Mcp(a) => commands::mcp::run(a),
+        Command::Protect(a) => commands::protect::run(a),
         Command::SnapshotFinish(a) => commands::snapshot::finish(a),
     };
     match result {

@@ -72,6 +72,14 @@ pub fn approve(a: ApproveArgs) -> anyhow::Result<u8> {
         eprintln!("dbguard: approved {}: {done}.", r.code);
         return Ok(exit::OK);
     }
+    // A guarded database takes the approval too, written with the guard owner's password.
+    if let Err(e) = crate::protect::approval::grant_for(&r) {
+        eprintln!(
+            "dbguard: {}\ndbguard: not approved: the database's guard would refuse the command without it (the code stays pending until it expires).",
+            dbguard_core::redact::redact_text(&format!("{e:#}"))
+        );
+        return Ok(exit::BLOCKED);
+    }
     let done = approval::mark_approved(&r.code)?;
     eprintln!(
         "dbguard: approved {} until {}. Rerun the same command (same directory); dbguard takes the snapshot, runs it once, and verifies.",

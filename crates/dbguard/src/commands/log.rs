@@ -12,6 +12,13 @@ pub struct Args {
     /// One JSON array on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The attempts the in-database guard blocked (and approved sessions' changes), read
+    /// from the database's dbguard.attempts instead of the local audit log.
+    #[arg(long)]
+    pub db: bool,
+    /// With --db: the database (default: the project's, as `dbguard status` finds it).
+    #[arg(long, requires = "db")]
+    pub url: Option<String>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -19,6 +26,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         Some(s) => Some(audit::parse_since(s, audit::now_unix())?),
         None => None,
     };
+    if a.db {
+        return from_database(&a, since);
+    }
     let (mut entries, bad) = audit::read_all()?;
     if let Some(t) = since {
         entries.retain(|e| e.unix >= t);
@@ -67,4 +77,33 @@ fn line(e: &Entry) -> String {
         s.push_str(&format!("  - {d}"));
     }
     s
+}
+
+/// `--db`: the guard's own record in the database.
+fn from_database(a: &Args, since: Option<i64>) -> anyhow::Result<u8> {
+    use crate::protect::{attempts, Session, CONNECT_TIMEOUT};
+    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
+    let target = crate::target::resolve(&crate::target::ResolveRequest::from_process(a.url.clone(), cwd, None))?;
+    let url = target
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("no database found: pass --url or set DATABASE_URL"))?;
+    let display = target.display.as_deref().unwrap_or("the database");
+    let s = Session::connect(url, CONNECT_TIMEOUT)?;
+    if s.installed_version()?.is_none() {
+        anyhow::bail!(
+            "no dbguard guard is installed in {display}: nothing to read (install it with `dbguard protect`)"
+        );
+    }
+    let rows = attempts::read(&s, since)?;
+    if a.json {
+        crate::output::print_json(&rows)?;
+    } else if rows.is_empty() {
+        println!("No attempts recorded by the guard in {display}.");
+    } else {
+        for r in &rows {
+            println!("{}", attempts::line(r));
+        }
+    }
+    Ok(exit::OK)
 }

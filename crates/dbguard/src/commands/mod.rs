@@ -9,6 +9,7 @@ pub mod init;
 pub mod lint;
 pub mod log;
 pub mod mcp;
+pub mod protect;
 pub mod run;
 pub mod snapshot;
 pub mod status;

@@ -163,7 +163,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         eprintln!("dbguard: {}", redact_text(&e.message));
         return Ok(e.code);
     }
-    let g = Guarded { args: &a, plan: &plan };
+    let g = Guarded {
+        args: &a,
+        plan: &plan,
+        db_token: Default::default(),
+    };
     match plan.verdict.action {
         Action::Allow => g.go(Consent::Policy, false),
         Action::Snapshot => g.go(Consent::Policy, true),
@@ -186,6 +190,8 @@ enum Consent {
 struct Guarded<'a> {
     args: &'a Args,
     plan: &'a Plan,
+    /// The in-database guard's approval token for the command's sessions, once a person approved.
+    db_token: std::cell::RefCell<Option<String>>,
 }
 
 impl Guarded<'_> {
@@ -210,6 +216,10 @@ impl Guarded<'_> {
     fn approve(&self) -> anyhow::Result<u8> {
         let plan = self.plan;
         if let Some(ok) = approval::consume(plan)? {
+            if ok.db_token.is_none() && crate::protect::approval::probe_plan(plan).is_some() {
+                return self.approval_misses_the_guard(&ok.code);
+            }
+            *self.db_token.borrow_mut() = ok.db_token.clone();
             if self.human() {
                 eprintln!(
                     "dbguard: using approval {} given by a person with `dbguard approve`",
@@ -245,34 +255,53 @@ impl Guarded<'_> {
                     self.finish(&r, exit::BLOCKED)
                 }
             }
-            Err(why) => {
-                let pending = approval::request(plan)?;
-                let mut e = audit::Entry::from_plan(plan, door::RUN);
-                e.outcome = outcome::NEEDS_APPROVAL.into();
-                e.approval = Some(pending.code.clone());
-                e.detail = Some(why.clone());
-                self.record_refusal(&e);
-                for f in approval::rejected() {
-                    eprintln!(
-                        "dbguard: warning: {} was changed or written outside dbguard (its signature does not match): it approves nothing",
-                        f.display()
-                    );
-                }
-                if self.human() {
-                    eprintln!(
-                        "dbguard: NEEDS APPROVAL: this command would destroy data, and it did not run.\n{}  approval:    {} (expires {})\n\n{}\n(No prompt here: {why}.)",
-                        plan.render_text(),
-                        pending.code,
-                        pending.expires_at,
-                        pending.sentence
-                    );
-                }
-                let mut r = Report::new(plan, outcome::NEEDS_APPROVAL);
-                r.message = Some(format!("needs a human's approval; no prompt because {why}"));
-                r.approval = Some(pending);
-                self.finish(&r, exit::BLOCKED)
-            }
+            Err(why) => self.ask_for_approval(
+                &why,
+                "this command would destroy data, and it did not run.",
+                &format!("\n(No prompt here: {why}.)"),
+                format!("needs a human's approval; no prompt because {why}"),
+            ),
         }
+    }
+
+    /// Exit 3 with an approval code for the person: audited, told, reported.
+    fn ask_for_approval(&self, why: &str, headline: &str, trailer: &str, message: String) -> anyhow::Result<u8> {
+        let plan = self.plan;
+        let pending = approval::request(plan)?;
+        let mut e = audit::Entry::from_plan(plan, door::RUN);
+        e.outcome = outcome::NEEDS_APPROVAL.into();
+        e.approval = Some(pending.code.clone());
+        e.detail = Some(why.to_string());
+        self.record_refusal(&e);
+        for f in approval::rejected() {
+            eprintln!(
+                "dbguard: warning: {} was changed or written outside dbguard (its signature does not match): it approves nothing",
+                f.display()
+            );
+        }
+        if self.human() {
+            eprintln!(
+                "dbguard: NEEDS APPROVAL: {headline}\n{}  approval:    {} (expires {})\n\n{}{trailer}",
+                plan.render_text(),
+                pending.code,
+                pending.expires_at,
+                pending.sentence
+            );
+        }
+        let mut r = Report::new(plan, outcome::NEEDS_APPROVAL);
+        r.message = Some(message);
+        r.approval = Some(pending);
+        self.finish(&r, exit::BLOCKED)
+    }
+
+    /// An approval given without the database's guard (e.g. from a hook, which does not
+    /// look at the database): it would be refused inside the database, so nothing runs and
+    /// a new code is issued, which `dbguard approve` writes into the guard too.
+    fn approval_misses_the_guard(&self, used: &str) -> anyhow::Result<u8> {
+        let why = format!(
+            "approval {used} was given without the database's own guard (dbguard protect), which would refuse the command"
+        );
+        self.ask_for_approval(&why, &format!("{why}; nothing was run."), "", why.clone())
     }
 
     fn block(&self) -> anyhow::Result<u8> {
@@ -359,6 +388,20 @@ impl Guarded<'_> {
             }
             .to_string(),
         );
+        if matches!(consent, Consent::Typed | Consent::ProductionLifted) {
+            // The person is here: a guarded database needs the approval written into it too.
+            let expires = crate::audit::now_unix() + approval::ttl().as_secs() as i64;
+            match crate::protect::approval::grant_here(plan, expires) {
+                Ok(token) => *self.db_token.borrow_mut() = token,
+                Err(e) => {
+                    let msg = redact_text(&format!("{e:#}"));
+                    eprintln!("dbguard: {msg}\ndbguard: the database's guard would refuse the command without it, so it did NOT run.");
+                    report.outcome = outcome::DECLINED;
+                    report.message = Some(format!("the in-database guard's approval was not given: {msg}"));
+                    return self.finish(&report, exit::BLOCKED);
+                }
+            }
+        }
         let mut manifest = None;
         if want_snapshot {
             if let Some(scope) = plan.snapshot.as_ref().and_then(scope_of) {
@@ -419,7 +462,12 @@ impl Guarded<'_> {
             return self.finish(&report, exit::ERROR);
         }
         let t0 = Instant::now();
-        let result = exec::spawn_and_wait(&self.args.command);
+        let token = self.db_token.borrow().clone();
+        let result = exec::spawn_and_wait_with(&self.args.command, |c| {
+            if let Some(t) = &token {
+                crate::protect::approval::apply_to_command(c, t);
+            }
+        });
         let mut done = entry.next();
         let code = match result {
             Ok(ex) => {

@@ -102,6 +102,8 @@ struct Report {
     snapshot_clones_on_server: Option<i64>,
     newest_snapshot: Option<Snapshot>,
     freshness: Option<Freshness>,
+    /// The in-database guard (`dbguard protect`), PostgreSQL only; None: not installed or not PostgreSQL.
+    guard: Option<crate::protect::status::GuardStatus>,
     /// Everything worth a second look: resolver traps and what the database showed.
     warnings: Vec<String>,
 }
@@ -204,7 +206,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             if newest_snapshot.is_some() { "the newest is older" } else { "there is none" }
         ));
     }
+    let guard = guard_of(&target, timeout, &mut warnings);
     let report = Report {
+        guard,
         target,
         server,
         search_path,
@@ -225,6 +229,29 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         print!("{}", render(&report));
     }
     Ok(crate::exit::OK)
+}
+
+/// The guard's status (PostgreSQL); a warning when it cannot be read.
+fn guard_of(
+    target: &ResolvedTarget,
+    timeout: Duration,
+    warnings: &mut Vec<String>,
+) -> Option<crate::protect::status::GuardStatus> {
+    let url = target.url.as_deref()?;
+    if target.engine.or_else(|| crate::target::engine_of(url)) != Some(dbguard_core::target::Engine::Postgres) {
+        return None;
+    }
+    let read = crate::protect::Session::connect(url, timeout).and_then(|s| crate::protect::status::read(&s));
+    match read {
+        Ok(g) => g,
+        Err(e) => {
+            warnings.push(format!(
+                "could not read the in-database guard's status: {}",
+                one_line(&format!("{e:#}"))
+            ));
+            None
+        }
+    }
 }
 
 fn one_line(s: &str) -> String {
@@ -370,6 +397,16 @@ fn render(r: &Report) -> String {
     }
     if let Some(c) = &t.config_file {
         label(&mut o, "Config", &c.display().to_string());
+    }
+    if r.server.engine == "postgresql" {
+        match &r.guard {
+            Some(g) => label(&mut o, "Guard", &g.summary()),
+            None => label(
+                &mut o,
+                "Guard",
+                "not installed (`dbguard protect` makes PostgreSQL refuse DROP, TRUNCATE and mass DELETE/UPDATE)",
+            ),
+        }
     }
 
     let _ = writeln!(

@@ -110,6 +110,7 @@ impl PgDb {
              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+               AND n.nspname <> 'dbguard' \
              ORDER BY 6 DESC, 1, 2"
         );
         self.query(&sql, &[])

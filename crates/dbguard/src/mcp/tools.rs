@@ -461,7 +461,7 @@ created ({e}). Ask the user to run it themselves through `dbguard run`."
     }
     let url = url_of(&t)?;
     let affected = match engine(&t) {
-        Some(Engine::Postgres) => pg_execute(url, sql)?,
+        Some(Engine::Postgres) => pg_execute(url, sql, None)?,
         Some(Engine::Sqlite) => sqlite_execute(&sqlite_path(url), sql)?,
         other => bail!("db_execute supports PostgreSQL and SQLite, not {other:?}"),
     };
@@ -518,7 +518,7 @@ fn execute_approved(t: &ResolvedTarget, p: &crate::plan::Plan, sql: &str, code: 
     audit::record(&entry).map_err(|e| anyhow!("NOT executed: {e:#}"))?;
     let url = url_of(t)?;
     let result = match engine(t) {
-        Some(Engine::Postgres) => pg_execute(url, sql),
+        Some(Engine::Postgres) => pg_execute(url, sql, approved.db_token.as_deref()),
         Some(Engine::Sqlite) => sqlite_execute(&sqlite_path(url), sql),
         other => Err(anyhow!("db_execute supports PostgreSQL and SQLite, not {other:?}")),
     };
@@ -533,10 +533,15 @@ fn execute_approved(t: &ResolvedTarget, p: &crate::plan::Plan, sql: &str, code: 
     )
 }
 
-fn pg_execute(url: &str, sql: &str) -> anyhow::Result<u64> {
+/// `db_token`: the in-database guard's approval for this session, when the approval was
+/// also written into a guarded database.
+fn pg_execute(url: &str, sql: &str, db_token: Option<&str>) -> anyhow::Result<u64> {
     let rt = pg_connect::runtime()?;
     rt.block_on(async {
         let client = pg_connect::connect(url, Duration::from_secs(3)).await?;
+        if let Some(token) = db_token {
+            crate::protect::approval::present(&client, token).await?;
+        }
         client
             .batch_execute(&format!("BEGIN; SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
             .await

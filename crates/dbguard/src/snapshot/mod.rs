@@ -9,6 +9,7 @@
 
 pub mod checksum;
 pub mod content;
+pub mod guard_ddl;
 pub mod manifest;
 pub mod pg;
 pub mod pg_clone;

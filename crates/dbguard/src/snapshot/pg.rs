@@ -191,6 +191,7 @@ pub async fn tables_in_scope(client: &Client, scope: &SnapshotScope) -> anyhow::
                 &format!(
                     "{base} WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')
                      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+                     AND n.nspname <> 'dbguard'
                      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
                      ORDER BY 2, 3"
                 ),

@@ -557,7 +557,9 @@ fn pg_dump_ddl(
             snapshot,
         ]);
         match scope {
-            SnapshotScope::Database => {}
+            SnapshotScope::Database => {
+                cmd.arg(format!("--exclude-schema={}", super::guard_ddl::SCHEMA));
+            }
             SnapshotScope::Schema(schemas) => {
                 for s in schemas {
                     cmd.arg("-n").arg(quote_ident(s));
@@ -571,6 +573,7 @@ fn pg_dump_ddl(
         }
         cmd.arg("-d").arg(conn);
         let out = pg::run_tool(cmd, "pg_dump --schema-only").ok()?;
+        let out = super::guard_ddl::strip_script(&out);
         // Recent pg_dump versions wrap the script in psql-only \restrict lines.
         Some(
             out.lines()

@@ -92,7 +92,9 @@ pub async fn take(url: &str, req: Request<'_>) -> anyhow::Result<Manifest> {
     ])
     .arg(b.path(DUMP_DIR));
     match scope {
-        SnapshotScope::Database => {}
+        SnapshotScope::Database => {
+            cmd.arg(format!("--exclude-schema={}", super::guard_ddl::SCHEMA));
+        }
         SnapshotScope::Schema(s) => {
             for s in s {
                 cmd.arg("-n").arg(quote_ident(s));

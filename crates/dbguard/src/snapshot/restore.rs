@@ -464,6 +464,56 @@ async fn sequence_position(client: &Client, name: &str) -> anyhow::Result<Option
     Ok(Some(row.get(0)))
 }
 
+/// A private list file, removed when dropped.
+struct TempList(std::path::PathBuf);
+
+impl TempList {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempList {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// When the dump holds the in-database guard's objects (triggers calling functions of the
+/// dbguard schema, which dumps leave out), a `pg_restore -L` list without them; None when
+/// it holds none (the whole archive is restored as it is).
+fn guard_free_list(tool: &std::path::PathBuf, dump: &Path) -> anyhow::Result<Option<TempList>> {
+    use super::guard_ddl;
+    let mut ls = std::process::Command::new(tool);
+    ls.arg("-l").arg(dump);
+    let list = pg::run_tool(ls, "pg_restore -l")?;
+    if !guard_ddl::toc_has_guard(&list) {
+        return Ok(None);
+    }
+    let write = |name: &str, text: &str| -> anyhow::Result<TempList> {
+        let path = std::env::temp_dir().join(format!(
+            "dbguard-{name}-{}-{}.list",
+            std::process::id(),
+            crate::audit::new_id()
+        ));
+        let mut f = store::create_private_file(&path)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())
+            .map_err(|e| store::io_error(e, "writing the restore list"))?;
+        Ok(TempList(path))
+    };
+    // Is the archive's dblink the guard's (created in the dbguard schema)?
+    let dblink: Vec<&str> = list.lines().filter(|l| l.contains(" EXTENSION - dblink")).collect();
+    let dblink_is_guards = if dblink.is_empty() {
+        false
+    } else {
+        let one = write("ext", &format!("{}\n", dblink.join("\n")))?;
+        let mut show = std::process::Command::new(tool);
+        show.arg("-f").arg("-").arg("-L").arg(one.path()).arg(dump);
+        pg::run_tool(show, "pg_restore -L")?.contains("WITH SCHEMA dbguard;")
+    };
+    Ok(Some(write("toc", &guard_ddl::strip_toc(&list, dblink_is_guards))?))
+}
+
 fn read_ddl(dir: &Path) -> anyhow::Result<DdlFile> {
     let text = std::fs::read(dir.join("ddl.json")).map_err(|e| store::io_error(e, "reading ddl.json"))?;
     serde_json::from_slice(&text).map_err(|e| anyhow!("ddl.json is not valid: {e}"))
@@ -597,9 +647,14 @@ pub async fn restore_pg_into(
                         cmd.arg("-n").arg(&t.schema).arg("-t").arg(&t.name);
                     }
                 }
+                let list = guard_free_list(&tool, &dir.join(pg_dump::DUMP_DIR))?;
+                if let Some(l) = &list {
+                    cmd.arg("-L").arg(l.path());
+                }
                 cmd.arg(dir.join(pg_dump::DUMP_DIR));
                 prog.phase(&format!("pg_restore -j2 into {target}"), 0);
                 tokio::task::spawn_blocking(move || pg::run_tool(cmd, "pg_restore")).await.map_err(|e| anyhow!("pg_restore task: {e}"))??;
+                drop(list);
                 Ok(Vec::new())
             }
             Strategy::Copy => {
