@@ -115,14 +115,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else if destructive {
         print!("{}", report::render_findings(&analysis.findings, target.as_ref()));
         println!();
-<<<<<<< HEAD
-        match target.as_ref().and_then(|t| t.resource.as_ref()) {
-            Some(r) if !args.sql => println!("{}", report::next_step_without_snapshot(&text, &r.safeguard)),
-            _ => println!("{}", report::next_step_for_check(&text, args.sql)),
-        }
-=======
-        println!("{}", secrets.mask(&report::next_step_for_check(&text, args.sql)));
->>>>>>> sqlmcp
+        let next = match target.as_ref().and_then(|t| t.resource.as_ref()) {
+            Some(r) if !args.sql => report::next_step_without_snapshot(&text, &r.safeguard),
+            _ => report::next_step_for_check(&text, args.sql),
+        };
+        println!("{}", secrets.mask(&next));
     } else {
         println!("ok: nothing destructive found");
     }

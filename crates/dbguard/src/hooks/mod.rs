@@ -388,15 +388,10 @@ to stop it.",
                             reason,
                             "\nIf you allow it, it runs as `{}`: dbguard takes a snapshot first, runs it and verifies \
 the result (`dbguard restore` undoes it). Deny to stop it.",
-<<<<<<< HEAD
-                            one_line(&redact_text(&rerun))
+                            one_line(&plan.redact(&rerun))
                         );
                     }
                 }
-=======
-                    one_line(&plan.redact(&rerun))
-                );
->>>>>>> sqlmcp
                 return Outcome {
                     decision: Decision::Ask {
                         reason,
@@ -453,18 +448,14 @@ typing `dbguard approve {}` in their own terminal (an agent cannot approve). Aft
 run it exactly as:\n\n    {}\n\n{}{}",
                 a.sentence,
                 a.code,
-<<<<<<< HEAD
-                redact_text(&rerun),
+                plan.redact(&rerun),
                 match plan.no_snapshot() {
                     Some(why) => format!(
                         "dbguard then runs the command and records it; no snapshot can be taken first ({}).",
-                        redact_text(why)
+                        plan.redact(why)
                     ),
                     None => "dbguard then takes a snapshot, runs the command and verifies it.".to_string(),
                 },
-=======
-                plan.redact(&rerun),
->>>>>>> sqlmcp
                 a.expires
                     .map(|e| format!(" The approval expires at {e}."))
                     .unwrap_or_default()
