@@ -169,6 +169,10 @@ pub fn decide(ctx: &Context<'_>) -> Verdict {
                 env.as_str(),
                 if ctx.contents.exact { "" } else { "~" }
             ),
+            _ if env == Environment::Unknown => {
+                "destructive operations on a database whose environment is unknown need a human's informed approval"
+                    .to_string()
+            }
             _ => format!(
                 "destructive operations on a {} database need a human's informed approval",
                 env.as_str()

@@ -122,26 +122,61 @@ pub fn render_findings(findings: &[Finding], target: Option<&ResolvedTarget>) ->
 }
 
 /// The safe alternative and the exact next step after `check` found something.
-pub fn next_step_for_check(text: &str, sql: bool) -> String {
+pub fn next_step_for_check(text: &str, url: Option<&str>, sql: bool) -> String {
     if sql {
         "Next step: take a snapshot first (`dbguard snapshot`), or write a migration that keeps the data; \
 run it through `dbguard run -- <command>` so it is snapshotted and verified."
             .to_string()
     } else {
         format!(
-            "Next step: run it as `dbguard run -- {}`: dbguard measures the damage, takes a snapshot, \
+            "Next step: run it as `{}`{}: dbguard measures the damage, takes a snapshot, \
 and asks a human before it runs (production stays blocked).",
-            redact_text(text.trim())
+            run_line(text, url),
+            password_note(url)
         )
     }
 }
 
 /// The next step after `check` when what it found cannot be snapshotted by dbguard (a
 /// database held by a provider, a data directory): the provider's own safeguard first.
-pub fn next_step_without_snapshot(text: &str, safeguard: &str) -> String {
+pub fn next_step_without_snapshot(text: &str, url: Option<&str>, safeguard: &str) -> String {
     format!(
         "Next step: dbguard cannot snapshot this. Before anything else, {safeguard}. Then, if it must go, run it as \
-`dbguard run -- {}`: a human approves it first (production stays blocked).",
-        redact_text(text.trim())
+`{}`{}: a human approves it first (production stays blocked).",
+        run_line(text, url),
+        password_note(url)
     )
+}
+
+/// `dbguard run [--url URL] -- COMMAND`, redacted: the `--url` that `check` was given must
+/// go to `run` too, or `run` would resolve another database.
+fn run_line(text: &str, url: Option<&str>) -> String {
+    let cmd = redact_text(text.trim());
+    match url {
+        Some(u) => format!("dbguard run --url '{}' -- {cmd}", redact_text(u)),
+        None => format!("dbguard run -- {cmd}"),
+    }
+}
+
+/// Said after a run line whose URL lost its password to redaction.
+fn password_note(url: Option<&str>) -> &'static str {
+    match url {
+        Some(u) if redact_text(u) != u => " (with the URL's password in place of ***)",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_step_keeps_the_url_check_was_given_without_its_password() {
+        let s = next_step_for_check("dropdb shop", Some("postgres://u:s3cret@db/shop"), false);
+        assert!(s.contains("dbguard run --url 'postgres://u:***@db/shop' -- dropdb shop"), "{s}");
+        assert!(s.contains("password in place of ***"), "{s}");
+        assert!(!s.contains("s3cret"), "{s}");
+        let s = next_step_for_check("dropdb shop", None, false);
+        assert!(s.contains("`dbguard run -- dropdb shop`:"), "{s}");
+    }
 }

@@ -116,8 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         print!("{}", report::render_findings(&analysis.findings, target.as_ref()));
         println!();
         let next = match target.as_ref().and_then(|t| t.resource.as_ref()) {
-            Some(r) if !args.sql => report::next_step_without_snapshot(&text, &r.safeguard),
-            _ => report::next_step_for_check(&text, args.sql),
+            Some(r) if !args.sql => report::next_step_without_snapshot(&text, args.url.as_deref(), &r.safeguard),
+            _ => report::next_step_for_check(&text, args.url.as_deref(), args.sql),
         };
         println!("{}", secrets.mask(&next));
     } else {
