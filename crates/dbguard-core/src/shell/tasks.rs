@@ -116,14 +116,9 @@ pub fn make(words: &[Word], lookup: &dyn Lookup) -> Step {
         make_target(t, &rules, &mut seen, &mut out, &mut budget);
     }
     if let Some(d) = dir.filter(|_| !out.is_empty()) {
-        // Recipes run in that directory, recursive `$(MAKE)` calls included.
-        let d = shell_quote(&d);
-        for line in &mut out {
-            if let Some(rest) = line.strip_prefix("make ") {
-                *line = format!("make -C {d} {rest}");
-            }
-        }
-        out.insert(0, format!("cd {d}"));
+        // Recipes run in that directory, recursive `$(MAKE)` calls included (the analyzer
+        // follows `cd`).
+        out.insert(0, format!("cd {}", shell_quote(&d)));
     }
     shell(out)
 }
@@ -520,8 +515,6 @@ const TURBO_BUILTINS: &[&str] = &[
 ];
 
 const TURBO_VALUE_OPTS: &[&str] = &[
-    "--filter",
-    "-F",
     "--concurrency",
     "--cache-dir",
     "--output-logs",
@@ -540,11 +533,13 @@ const TURBO_VALUE_OPTS: &[&str] = &[
     "--cpuprofile",
 ];
 
-/// `turbo run TASK...` / `turbo TASK...` / `turbo watch TASK`: runs the package.json
-/// script of each task name (in every workspace package; the root's is what the lookup sees).
+/// `turbo run TASK... [--filter P]` / `turbo TASK...` / `turbo watch TASK`: runs the
+/// package.json script of each task name in the workspace packages the filters pick (every
+/// package without one; the root's script when the workspace cannot be read).
 pub fn turbo(words: &[Word]) -> Step {
     let mut tasks: Vec<&Word> = Vec::new();
     let mut extra: Vec<Word> = Vec::new();
+    let mut filters: Vec<String> = Vec::new();
     let mut i = 1;
     while let Some(w) = words.get(i) {
         let t = w.text.as_str();
@@ -552,6 +547,15 @@ pub fn turbo(words: &[Word]) -> Step {
         if t == "--" {
             extra = words[i..].to_vec();
             break;
+        }
+        if let Some(f) = t.strip_prefix("--filter=").or_else(|| t.strip_prefix("-F=")) {
+            filters.push(f.to_string());
+            continue;
+        }
+        if matches!(t, "--filter" | "-F") {
+            filters.extend(words.get(i).map(|w| w.text.clone()));
+            i += 1;
+            continue;
         }
         if TURBO_VALUE_OPTS.contains(&t) {
             i += 1;
@@ -571,16 +575,26 @@ pub fn turbo(words: &[Word]) -> Step {
         }
         tasks.push(w);
     }
+    let filter_args: String = filters
+        .iter()
+        .map(|f| format!(" --filter={}", shell_quote(f)))
+        .collect();
     match tasks.as_slice() {
         [] => Step::Nothing,
-        [one] => Step::PkgScript {
-            name: basename_task(&one.text),
-            extra,
-            hooks: false,
-        },
+        [one] => {
+            // `api#db:reset`: that package's task.
+            if let Some((pkg, _)) = one.text.split_once('#').filter(|(p, _)| !p.is_empty() && *p != "/") {
+                filters.push(pkg.to_string());
+            }
+            Step::Workspace {
+                selectors: filters,
+                task: super::workspace::Task::Script(basename_task(&one.text)),
+                extra,
+            }
+        }
         many => Step::Shell(
             many.iter()
-                .map(|w| format!("turbo run {}", shell_quote(&basename_task(&w.text))))
+                .map(|w| format!("turbo run {}{filter_args}", shell_quote(&w.text)))
                 .collect::<Vec<_>>()
                 .join("\n"),
             many.iter().any(|w| w.dynamic),

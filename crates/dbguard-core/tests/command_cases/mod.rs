@@ -31,6 +31,12 @@ pub struct Case {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// The process environment the command inherits (`Lookup::env_var`).
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Workspace packages: directory -> package name (their package.json go in `files`).
+    #[serde(default)]
+    pub workspace: BTreeMap<String, String>,
 }
 
 impl Case {
@@ -44,6 +50,8 @@ impl Case {
                 .collect(),
             data_dirs: self.data_dirs.clone(),
             scripts: self.scripts.clone(),
+            env: self.environment.clone(),
+            workspace: self.workspace.clone(),
         }
     }
 }
