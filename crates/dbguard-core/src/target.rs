@@ -83,6 +83,10 @@ pub struct VarFacts {
     /// e.g. ("DATABASE_URL", "sourced from .env").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<(String, String)>,
+    /// Expansions in the words that name the database, and where their value came from:
+    /// ("$DATABASE_URL", "sourced from .env"), ("$DB_HOST", "the process environment").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expanded: Vec<(String, String)>,
 }
 
 impl VarFacts {
@@ -92,6 +96,7 @@ impl VarFacts {
             && !self.clean
             && self.opaque.is_none()
             && self.origins.is_empty()
+            && self.expanded.is_empty()
     }
 
     /// Why `name` cannot be known, when the command line made it unknowable.

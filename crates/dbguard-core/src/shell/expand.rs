@@ -261,6 +261,13 @@ impl Analyzer<'_> {
             (name, "", "")
         };
         let got = env.lookup(name, tier, self.lookup);
+        if let Got::Value(v) = &got {
+            let origin = match env.get(name) {
+                Some(var) => var.origin.clone().unwrap_or_else(|| "set on the command line".into()),
+                None => "the environment dbguard runs in".into(),
+            };
+            self.expanded.push((format!("${name}"), origin, v.clone()));
+        }
         let colon = op.starts_with(':');
         let empty_counts = |v: &str| colon && v.is_empty();
         match (op.trim_start_matches(':'), got) {

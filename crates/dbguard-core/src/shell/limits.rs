@@ -13,7 +13,7 @@ use super::recognizers;
 use super::words::basename;
 
 /// The analyzer's limits, one place to read them.
-pub const MAX_DEPTH: usize = 12;
+pub const MAX_DEPTH: usize = 24;
 pub const MAX_COMMANDS: usize = 10_000;
 pub const MAX_WRAPPERS: usize = 64;
 /// Shell text parsed for one operation (command line, scripts, package scripts, decodes).
@@ -87,9 +87,60 @@ pub fn mentions_encoding(text: &str) -> bool {
             })
 }
 
-/// Whether text that was not analyzed could hold a database command.
+/// Programs that run text dbguard would have to read (package scripts, task files, script
+/// files): with a destructive word next to them, what they run could destroy data.
+const SCRIPT_RUNNERS: &[&str] = &[
+    "npm",
+    "pnpm",
+    "yarn",
+    "bun",
+    "npx",
+    "bunx",
+    "pnpx",
+    "make",
+    "gmake",
+    "just",
+    "turbo",
+    "nx",
+    "lerna",
+    "task",
+    "run-s",
+    "run-p",
+    "npm-run-all",
+    "concurrently",
+    "source",
+    ".",
+    "composer",
+];
+
+fn words_of(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || "$();|&<>{}=\\'\"`".contains(c))
+        .filter(|w| !w.is_empty())
+        .map(basename)
+}
+
+/// Whether text that was not analyzed could hold a database command: it names a database
+/// tool, or a runner of text dbguard has not read there (a package script, a task file, a
+/// script file), carries encoded content, names a general tool that destroys database
+/// files or volumes next to such words (`rm`, `docker`, `python -c`), or pairs a value
+/// computed at run time with a destructive word. Text that only *mentions* destruction
+/// (`echo 'DROP TABLE users'`, `grep -r DROP migrations/`) could not.
 pub fn could_hold(text: &str) -> bool {
-    mentions_risky(text) || mentions_encoding(text)
+    if mentions_db_tool(text).is_some() || mentions_encoding(text) {
+        return true;
+    }
+    let plain = unquoted(text);
+    if words_of(&plain).any(|w| SCRIPT_RUNNERS.contains(&w) || w.ends_with(".sh") || w.ends_with(".bash")) {
+        return true;
+    }
+    let lower = plain.to_ascii_lowercase();
+    let general_tool = words_of(&plain).any(|w| recognizers::find(w).is_some());
+    let db_things = [
+        ".db", ".sqlite", "pgdata", "postgres", "mysql", "mongo", "redis", "volume", "prune", " -v",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
+    (general_tool && db_things) || ((general_tool || plain.contains('$')) && mentions_risky(text))
 }
 
 #[cfg(test)]
@@ -106,6 +157,10 @@ mod tests {
         assert!(!could_hold(r"sh -c sh\ -c\ ls\\\ -la"));
         assert!(!could_hold("git status && cargo build --release"));
         assert!(!could_hold("echo hello world"));
+        assert!(!could_hold("echo 'DROP TABLE users'"));
+        assert!(could_hold(r"sh -c rm\ -rf\ pgdata"));
+        assert!(could_hold("npm run db:reset"));
+        assert!(could_hold("$TOOL migrate reset"));
         assert_eq!(mentions_db_tool("/usr/bin/psql -c x").as_deref(), Some("psql"));
     }
 }

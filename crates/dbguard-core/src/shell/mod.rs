@@ -29,6 +29,7 @@ mod view;
 pub mod words;
 pub mod workspace;
 pub mod wrappers;
+pub mod wrapping;
 
 use crate::finding::{Analysis, Finding, FindingKind, Scope};
 use crate::lookup::Lookup;
@@ -51,6 +52,8 @@ pub fn analyze_command(cmd: &str, lookup: &dyn Lookup) -> Analysis {
         bytes: 0,
         expansions: 0,
         substitution_depth: 0,
+        expanded: Vec::new(),
+        scripts: Vec::new(),
         written: Vec::new(),
         origin: Vec::new(),
         cut: None,
@@ -68,6 +71,11 @@ pub(crate) struct Analyzer<'l> {
     bytes: usize,
     expansions: usize,
     substitution_depth: usize,
+    /// Variables expanded for the command at hand: (`$NAME`, origin, value), so that the
+    /// target can say where the value naming its database came from.
+    expanded: Vec<(String, String, String)>,
+    /// Package scripts being followed (`dir:name`), to stop at a script that runs itself.
+    scripts: Vec<String>,
     /// Files written earlier in this command line (`> /tmp/x.sh`), with what they hold.
     written: Vec<(String, Input)>,
     /// Where assignments come from while a file is sourced (`sourced from .env`).
@@ -250,6 +258,7 @@ impl Analyzer<'_> {
             self.redirect_outputs(sc, &[], input, env);
             return Input::Text(String::new());
         }
+        self.expanded.clear();
         let words = self.expand_words(&sc.words, env, Tier::Exact);
         self.redirect_outputs(sc, &words, input, env);
         let out = self.output_of(&words, &sc.text, input, env);
@@ -688,7 +697,17 @@ impl Analyzer<'_> {
         if hint.engine.is_none() {
             hint.engine = rec.engine;
         }
-        let (tool_env, facts) = env.for_tool(self.lookup);
+        let (tool_env, mut facts) = env.for_tool(self.lookup);
+        let fields: Vec<&String> = [&hint.url, &hint.host, &hint.port, &hint.user, &hint.dbname, &hint.file]
+            .into_iter()
+            .flatten()
+            .collect();
+        for (name, origin, value) in &self.expanded {
+            let names_it = !value.is_empty() && fields.iter().any(|f| f.contains(value.as_str()));
+            if names_it && !facts.expanded.iter().any(|(n, _)| n == name) {
+                facts.expanded.push((name.clone(), origin.clone()));
+            }
+        }
         hint.env = tool_env;
         hint.vars = facts;
         hint.place = env.place.clone();
@@ -732,6 +751,11 @@ impl Analyzer<'_> {
         statement: &str,
         depth: usize,
     ) {
+        // A script that (directly or not) runs itself loops forever: nothing new runs.
+        let key = format!("{}:{name}", env.dir.as_deref().unwrap_or("."));
+        if self.scripts.contains(&key) {
+            return;
+        }
         let Some(body) = self.script_body(name, env) else {
             if mentions_risky(name) || name.contains("db") {
                 self.unknown(
@@ -757,7 +781,9 @@ impl Analyzer<'_> {
                 shell_quote(&w.text)
             });
         }
+        self.scripts.push(key);
         self.text(&text, &mut env.child(), input, depth + 1);
+        self.scripts.pop();
         if hooks {
             if let Some(post) = self.script_body(&format!("post{name}"), env) {
                 self.text(&post, &mut env.child(), input, depth + 1);

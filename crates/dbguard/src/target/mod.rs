@@ -194,6 +194,12 @@ pub fn resolve(req: &ResolveRequest) -> anyhow::Result<ResolvedTarget> {
         unknown_var: None,
     };
     let mut t = r.run(&config);
+    let expanded = &r.hint.vars.expanded;
+    if !expanded.is_empty() && (t.source.starts_with("command line") || t.source.starts_with("libpq: -")) {
+        // `psql "$DATABASE_URL"` after `source .env`: say where the value came from.
+        let from: Vec<String> = expanded.iter().map(|(n, o)| format!("{n}: {o}")).collect();
+        t.source = format!("{} ({})", t.source, from.join("; "));
+    }
     t.config_file = config.path.clone();
     t.warnings = std::mem::take(&mut r.warnings);
     t.warnings.extend(r.cache.notes.iter().cloned());
