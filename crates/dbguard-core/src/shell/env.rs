@@ -109,10 +109,9 @@ impl ShellEnv {
     }
 
     pub fn export(&mut self, name: &str) {
-        match self.vars.iter_mut().find(|(k, _)| k == name) {
-            Some((_, v)) => v.exported = true,
-            // `export X` of an inherited variable changes nothing we track.
-            None => {}
+        // `export X` of an inherited variable changes nothing we track.
+        if let Some((_, v)) = self.vars.iter_mut().find(|(k, _)| k == name) {
+            v.exported = true;
         }
     }
 
@@ -223,6 +222,17 @@ impl ShellEnv {
             opaque: remote.then(|| format!("the environment of {}", place.describe())),
             clean: true,
             place: Some(place),
+            ..ShellEnv::default()
+        }
+    }
+
+    /// `env -i`: nothing of this shell or the process environment reaches the command.
+    pub fn cleared(&self) -> ShellEnv {
+        ShellEnv {
+            clean: true,
+            dir: self.dir.clone(),
+            dir_unknown: self.dir_unknown.clone(),
+            place: self.place.clone(),
             ..ShellEnv::default()
         }
     }

@@ -187,7 +187,7 @@ pub fn decode_base64(s: &str) -> Option<String> {
 
 fn decode_hex(s: &str) -> Option<String> {
     let compact: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    if compact.len() % 2 != 0 || compact.len() > MAX_DECODED {
+    if !compact.len().is_multiple_of(2) || compact.len() > MAX_DECODED {
         return None;
     }
     let bytes: Option<Vec<u8>> = compact

@@ -230,7 +230,8 @@ fn parse_makefile(text: &str) -> Vec<Rule> {
 }
 
 /// Make's `$$` is a shell `$`; make variables (`$(X)`, `${X}`, `$@`) become shell
-/// parameter expansions, so the words holding them are dynamic. `$(MAKE)` is `make`.
+/// parameter expansions that fail when unset (`${X:?}`): the Makefile may define them, so
+/// only a value from the environment make inherits is taken. `$(MAKE)` is `make`.
 fn make_vars(line: &str) -> String {
     if !line.contains('$') {
         return line.to_string();
@@ -265,13 +266,13 @@ fn make_vars(line: &str) -> String {
                     let name: String = inner.chars().filter(|c| !"(){}$".contains(*c)).collect();
                     out.push_str("${");
                     out.push_str(&name);
-                    out.push('}');
+                    out.push_str(":?}");
                 }
             }
             Some(other) => {
                 out.push_str("${");
                 out.push(other);
-                out.push('}');
+                out.push_str(":?}");
             }
             None => out.push('$'),
         }
@@ -462,7 +463,7 @@ fn parse_justfile(text: &str) -> (Vec<Recipe>, Vec<(String, String)>) {
     (recipes, aliases)
 }
 
-/// `{{expr}}` interpolations become run-time values (`${expr}`).
+/// `{{expr}}` interpolations become run-time values (`${expr:?}`, see `make_vars`).
 fn just_vars(line: &str) -> String {
     if !line.contains("{{") {
         return line.to_string();
@@ -477,7 +478,7 @@ fn just_vars(line: &str) -> String {
                 let name: String = after[..end].chars().filter(|c| !"(){}$".contains(*c)).collect();
                 out.push_str("${");
                 out.push_str(name.trim());
-                out.push('}');
+                out.push_str(":?}");
                 rest = &after[end + 2..];
             }
             None => {
@@ -616,7 +617,7 @@ mod tests {
         let rules = parse_makefile("X := 1\n.PHONY: a\na: b\n\t@echo $(X) $$HOME\nb:\n\t-dropdb app\n\nc: ; rm x.db\n");
         let names: Vec<_> = rules.iter().map(|r| r.targets[0].as_str()).collect();
         assert_eq!(names, [".PHONY", "a", "b", "c"]);
-        assert_eq!(rules[1].recipe, ["echo ${X} $HOME"]);
+        assert_eq!(rules[1].recipe, ["echo ${X:?} $HOME"]);
         assert_eq!(rules[2].recipe, ["dropdb app"]);
         assert_eq!(rules[3].recipe, ["rm x.db"]);
     }
@@ -629,7 +630,7 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].params, 1);
         assert_eq!(r[1].deps, ["build"]);
-        assert_eq!(r[1].body, ["dropdb ${env}"]);
+        assert_eq!(r[1].body, ["dropdb ${env:?}"]);
         assert_eq!(a, [("r".to_string(), "reset".to_string())]);
     }
 }

@@ -157,7 +157,8 @@ pub fn nx_commands(lookup: &dyn Lookup, dir: &str, target: &str) -> Option<Vec<(
         }
         return Some(out);
     }
-    if !executor.ends_with(":run-commands") && !(executor.is_empty() && t.get("command").is_some()) {
+    let run_commands = executor.ends_with(":run-commands") || (executor.is_empty() && t.get("command").is_some());
+    if !run_commands {
         return None;
     }
     if let Some(c) = t.get("command").and_then(Value::as_str) {

@@ -2,11 +2,12 @@
 //! `bash -c`, `npm run`...). [`step`] peels one layer; the analyzer loops until the real
 //! program is reached.
 
-use super::launchers::{self, EnvLoad};
+use super::envload::EnvLoad;
+use super::launchers;
 use super::packages::{self, npx, package_bin, pnpm_like, Pm};
 use super::parse::Word;
 use super::tasks;
-use super::words::{basename, skip_leading_options, Spec};
+use super::words::{basename, skip_leading_options, spec, Spec};
 use super::workspace::Task;
 use crate::lookup::Lookup;
 
@@ -50,15 +51,6 @@ pub enum Step {
         task: Task,
         extra: Vec<Word>,
     },
-}
-
-const fn spec(short: &'static str, long: &'static [&'static str]) -> Spec {
-    Spec {
-        short,
-        long,
-        single_dash_long: false,
-        optional: "",
-    }
 }
 
 fn is_assignment(t: &str) -> Option<(String, String)> {
