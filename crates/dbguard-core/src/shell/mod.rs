@@ -176,8 +176,9 @@ impl Analyzer<'_> {
                 match cmd {
                     Command::Simple(sc) => {
                         let input = self.redirect_input(&sc.redirects, input, env);
-                        let out = self.simple(sc, env, &input, depth);
-                        if i + 1 < pl.commands.len() {
+                        let piped = i + 1 < pl.commands.len();
+                        let out = self.simple(sc, env, &input, depth, piped);
+                        if piped {
                             prev = Some(out);
                         }
                     }
@@ -237,8 +238,8 @@ impl Analyzer<'_> {
         output::output_of(words, text, input, &|p| view.read_known(p).ok())
     }
 
-    /// One simple command. Returns what it writes to a pipe.
-    fn simple(&mut self, sc: &SimpleCommand, env: &mut ShellEnv, input: &Input, depth: usize) -> Input {
+    /// One simple command. Returns what it writes to a pipe (computed only when `piped`).
+    fn simple(&mut self, sc: &SimpleCommand, env: &mut ShellEnv, input: &Input, depth: usize, piped: bool) -> Input {
         self.commands += 1;
         if self.commands > MAX_COMMANDS {
             self.cut
@@ -265,7 +266,11 @@ impl Analyzer<'_> {
         self.expanded.clear();
         let words = self.expand_words(&sc.words, env, Tier::Exact);
         self.redirect_outputs(sc, &words, input, env);
-        let out = self.output_of(&words, &sc.text, input, env);
+        let out = if piped {
+            self.output_of(&words, &sc.text, input, env)
+        } else {
+            Input::Unknown("not piped".into())
+        };
         if let Some(first) = words.first().filter(|w| !w.dynamic && !w.quoted) {
             match first.text.as_str() {
                 "export" | "declare" | "typeset" | "local" | "readonly" => {
