@@ -292,10 +292,18 @@ impl Analyzer<'_> {
                 }
                 "cd" | "pushd" => {
                     let target = words.iter().skip(1).find(|w| !w.text.starts_with('-') || w.text == "-");
-                    env.cd(target.filter(|w| !w.dynamic).map(|w| w.text.as_str()).or(match target {
-                        None => Some("~"),
-                        Some(_) => None,
-                    }));
+                    let text = match target {
+                        None => Some("~".to_string()),
+                        Some(w) if w.dynamic => None,
+                        Some(w) => Some(w.text.clone()),
+                    };
+                    // `cd` and `cd ~/app`: the home directory of the environment it runs in.
+                    let home = self.lookup.env_var("HOME").filter(|_| !env.clean);
+                    let text = match (text, home) {
+                        (Some(t), Some(h)) if t == "~" || t.starts_with("~/") => Some(format!("{h}{}", &t[1..])),
+                        (t, _) => t,
+                    };
+                    env.cd(text.as_deref());
                     return out;
                 }
                 "source" | "." if words.len() > 1 => {
@@ -411,6 +419,12 @@ impl Analyzer<'_> {
                 }
                 Step::Shell(text, dynamic) => {
                     let mut child = env.child();
+                    if xargs.is_some() {
+                        // `xargs -I{} sh -c '{}'`: the items read at run time are shell code
+                        // where `{}` stands in a command's place.
+                        let text = text.replace("{}", "$XARGS_ITEM");
+                        return self.shell_code(&text, true, &mut child, &input, depth + 1, statement);
+                    }
                     return self.shell_code(&text, dynamic, &mut child, &input, depth + 1, statement);
                 }
                 Step::ScriptFile(path) => {
