@@ -125,6 +125,12 @@ fn a_variable_set_nowhere_is_an_unknown_target_decided_by_the_strictest_environm
         j["target"]["display"].is_null(),
         "never a local socket named after the variable: {j:#}"
     );
+    let warned = j["target"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap_or("").contains("cannot tell which database"));
+    assert!(warned, "{j:#}");
     let (decision, reason) = hook(&world, &p, cmd);
     assert_eq!(decision, "deny", "{reason}");
     // Without a production database in dbguard.toml: unknown, never development.

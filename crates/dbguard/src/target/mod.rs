@@ -130,6 +130,17 @@ pub struct ResolvedTarget {
     pub warnings: Vec<String>,
 }
 
+impl ResolvedTarget {
+    /// The database as shown to people: its redacted URL or file, else why there is none.
+    pub fn shown(&self) -> &str {
+        match &self.display {
+            Some(d) => d,
+            None if self.source.starts_with("unknown:") => "unknown",
+            None => "(no database found)",
+        }
+    }
+}
+
 /// A second database named by the same configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct RelatedTarget {
@@ -348,7 +359,9 @@ impl Resolver<'_> {
             });
         let why = self.hint.unknown.clone().or(remote).or_else(|| self.unknown_var.take());
         if let Some(why) = why {
-            return unknown::target(config, &self.hint, &self.req.env, t.tool.clone(), &why);
+            let mut u = unknown::target(config, &self.hint, &self.req.env, t.tool.clone(), &why);
+            self.warnings.append(&mut u.warnings);
+            return u;
         }
         let mut t = t;
         // The names of the place (a container called prod-db) can only raise caution.
@@ -710,7 +723,8 @@ impl Resolver<'_> {
         let db = part(self.hint.dbname.as_ref(), "-d", "PGDATABASE");
         let password = part(None, "", "PGPASSWORD");
         if let Some(why) = hidden {
-            // Only where it names the database: a user that is not the database name is not.
+            // PGHOST, PGPORT or PGDATABASE may have been set where dbguard cannot see
+            // (PGUSER and PGPASSWORD do not change which database it is).
             self.unknown_var.get_or_insert(why);
         }
         let user = user.or_else(|| self.inherited("USER"));
