@@ -206,3 +206,41 @@ proptest! {
         prop_assert!(a.findings.is_empty(), "layers {:?}: {} -> {:?}", ls, cmd, a.findings);
     }
 }
+
+/// Median in-process time of `analyze_command` for the shapes of classes 4-6 (run in
+/// release: `cargo test --release -p dbguard-core --test shell_limits -- --ignored --nocapture timing`).
+#[test]
+#[ignore]
+fn timing() {
+    let mut l = MapLookup::default();
+    l.files.insert(
+        ".env".into(),
+        b"DATABASE_URL=postgres://app:pw@db.internal.example/shop\n".to_vec(),
+    );
+    l.env.insert("HOME".into(), "/home/u".into());
+    let q10 = printf_q_layers("dropdb shop", 10);
+    for cmd in [
+        "ls -la",
+        "git status && cargo build --release",
+        "source .env && psql \"$DATABASE_URL\" -c \"DROP TABLE x\"",
+        "psql \"$UNSET_URL\" -c \"DROP TABLE x\"",
+        "echo ZHJvcGRiIHNob3A= | base64 -d | sh",
+        "nohup setsid nice -n 5 ionice -c3 stdbuf -oL timeout 300 dropdb shop",
+        q10.as_str(),
+    ] {
+        let mut samples = Vec::with_capacity(5_000);
+        for _ in 0..5_000 {
+            let t = std::time::Instant::now();
+            let a = analyze_command(std::hint::black_box(cmd), &l);
+            samples.push(t.elapsed());
+            std::hint::black_box(a);
+        }
+        samples.sort();
+        let shown: String = cmd.chars().take(60).collect();
+        println!(
+            "{shown:62} median {:?}  p99 {:?}",
+            samples[samples.len() / 2],
+            samples[samples.len() * 99 / 100]
+        );
+    }
+}
