@@ -104,6 +104,16 @@ impl Scope {
             extra,
         }
     }
+
+    /// Script `name` in the selected workspace packages, else in the working directory's
+    /// package.json (`hooks`: npm also runs its `pre`/`post` scripts).
+    fn script(self, name: String, extra: Vec<Word>, hooks: bool) -> Step {
+        if self.workspace() {
+            self.run(Task::Script(name), extra)
+        } else {
+            Step::PkgScript { name, extra, hooks }
+        }
+    }
 }
 
 /// `prisma@6.1.0` -> `prisma`, `@mikro-orm/cli@6` -> `mikro-orm`, `sequelize-cli` -> `sequelize`.
@@ -339,28 +349,12 @@ pub fn npm(words: &[Word]) -> Step {
                 return Step::Nothing;
             };
             let extra = script_args(Pm::Npm, words, j + 1, &mut scope);
-            if scope.workspace() {
-                scope.run(Task::Script(name), extra)
-            } else {
-                Step::PkgScript {
-                    name,
-                    extra,
-                    hooks: true,
-                }
-            }
+            scope.script(name, extra, true)
         }
         "test" | "t" | "tst" | "start" | "stop" | "restart" => {
             let name = if sub.starts_with('t') { "test" } else { sub };
             let extra = script_args(Pm::Npm, words, i + 1, &mut scope);
-            if scope.workspace() {
-                scope.run(Task::Script(name.into()), extra)
-            } else {
-                Step::PkgScript {
-                    name: name.into(),
-                    extra,
-                    hooks: true,
-                }
-            }
+            scope.script(name.into(), extra, true)
         }
         "exec" | "x" => {
             let j = scope.eat(Pm::Npm, words, i + 1);
@@ -395,15 +389,7 @@ fn pnpm_scoped(words: &[Word], from: usize, lookup: &dyn Lookup, pm: Pm, mut sco
     let sub = w.text.as_str();
     let script = |scope: Scope, name: String, at: usize| {
         let extra: Vec<Word> = words[at..].iter().skip_while(|w| w.text == "--").cloned().collect();
-        if scope.workspace() {
-            scope.run(Task::Script(name), extra)
-        } else {
-            Step::PkgScript {
-                name,
-                extra,
-                hooks: false,
-            }
-        }
+        scope.script(name, extra, false)
     };
     match sub {
         "run" | "run-script" => {
