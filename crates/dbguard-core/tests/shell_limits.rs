@@ -101,8 +101,32 @@ fn nesting_beyond_the_depth_limit() {
 
 #[test]
 fn wrapper_chains_within_and_beyond_the_limit() {
-    let chain20 = "nohup setsid nice -n 5 ionice -c3 stdbuf -oL timeout 300 chrt -i 0 taskset -c 0 env A=1 sudo -u postgres -E command time nohup setsid";
+    let wrappers = [
+        "nohup",
+        "setsid",
+        "nice -n 5",
+        "ionice -c3",
+        "stdbuf -oL",
+        "timeout 300",
+        "chrt -i 0",
+        "taskset -c 0",
+        "env A=1",
+        "sudo -u postgres -E",
+        "command",
+        "time",
+        "nohup",
+        "setsid",
+        "flock /tmp/l",
+        "dumb-init",
+        "tini --",
+        "fakeroot",
+        "nice",
+        "ionice -c2",
+    ];
+    assert_eq!(wrappers.len(), 20);
+    let chain20 = wrappers.join(" ");
     assert_eq!(kinds(&format!("{chain20} dropdb shop")), [FindingKind::DropDatabase]);
+    assert!(kinds(&format!("{chain20} ls -la")).is_empty());
     assert_eq!(
         kinds(&format!("{}dropdb shop", "nohup ".repeat(70))),
         [FindingKind::Unknown]
