@@ -529,7 +529,7 @@ impl Analyzer<'_> {
             if expand::strip_marks(&mut hint) {
                 unresolved.dedup();
                 hint.unknown = Some(format!(
-                    "the command names its database through {}",
+                    "the command names its database through a value dbguard cannot know: {}",
                     unresolved.join("; ")
                 ));
             }
