@@ -64,6 +64,32 @@ pub trait Lookup {
     fn git_states(&self, _paths: &[String]) -> Option<Vec<GitState>> {
         None
     }
+
+    /// A variable of the process environment the command will inherit (`$DATABASE_URL`
+    /// on a command line that does not set it). `None`: not set, or not known.
+    fn env_var(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// The variables of an env file (`.env` syntax), in file order, as the tools that
+    /// load it read them (`source .env`, `dotenv -e FILE`, `env-cmd -f FILE`). `None`:
+    /// the file cannot be read (then nothing it sets can be known).
+    fn env_file(&self, _path: &str) -> Option<Vec<(String, String)>> {
+        None
+    }
+
+    /// The names of every script in the working directory's package.json (for patterns
+    /// such as `npm-run-all db:*`). `None`: not known.
+    fn package_script_names(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// The packages of the workspace the working directory belongs to (pnpm, npm, yarn,
+    /// lerna and nx workspaces), for `pnpm --filter`, `turbo run`, `nx run`. `None`:
+    /// not a workspace, or not known.
+    fn workspace_packages(&self) -> Option<Vec<WorkspacePackage>> {
+        None
+    }
 }
 
 /// Bounds of a [`Lookup::walk_dir`]: the hook must stay fast on any tree.
@@ -108,6 +134,41 @@ pub enum GitState {
     Ignored,
 }
 
+/// One package of a workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspacePackage {
+    /// Its directory relative to the working directory (`packages/api`; `.` for the root).
+    pub dir: String,
+    /// Its name (package.json `name`, or nx project.json `name`).
+    pub name: String,
+}
+
+/// The variables of env-file text for in-memory lookups: `KEY=value` lines, an optional
+/// `export `, single or double quotes around the value, `#` comments. (The edge reads real
+/// files with dotenvy, the parser the tools themselves use.)
+pub fn parse_env_text(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let v = v.trim();
+        let v = match v.as_bytes().first() {
+            Some(q @ (b'"' | b'\'')) => v[1..].split(*q as char).next().unwrap_or(""),
+            _ => v.split(" #").next().unwrap_or(v).trim_end(),
+        };
+        out.push((k.to_string(), v.to_string()));
+    }
+    out
+}
+
 /// A lookup that knows nothing: used by fuzzers and pure-text analysis.
 pub struct NoLookup;
 
@@ -132,6 +193,10 @@ pub struct MapLookup {
     pub files: BTreeMap<String, Vec<u8>>,
     pub data_dirs: Vec<String>,
     pub scripts: BTreeMap<String, String>,
+    /// The process environment.
+    pub env: BTreeMap<String, String>,
+    /// Workspace packages: directory -> name (their package.json files are in `files`).
+    pub workspace: BTreeMap<String, String>,
 }
 
 impl Lookup for MapLookup {
@@ -220,5 +285,40 @@ impl Lookup for MapLookup {
             });
         }
         Some(walk)
+    }
+    fn env_var(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+    fn env_file(&self, path: &str) -> Option<Vec<(String, String)>> {
+        self.read_file(path).map(|t| parse_env_text(&t))
+    }
+    fn package_script_names(&self) -> Option<Vec<String>> {
+        Some(self.scripts.keys().cloned().collect())
+    }
+    fn workspace_packages(&self) -> Option<Vec<WorkspacePackage>> {
+        (!self.workspace.is_empty()).then(|| {
+            self.workspace
+                .iter()
+                .map(|(dir, name)| WorkspacePackage {
+                    dir: dir.clone(),
+                    name: name.clone(),
+                })
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_text() {
+        let v = parse_env_text("# c\nexport A=1\nB=\"x y\" \nC='p#q'\nD=v # note\nbad line\n E = e \n");
+        let want: Vec<(String, String)> = [("A", "1"), ("B", "x y"), ("C", "p#q"), ("D", "v"), ("E", "e")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(v, want);
     }
 }

@@ -30,6 +30,97 @@ pub struct TargetHint {
     /// a Terraform configuration): the edge then classifies this resource instead of
     /// looking for a URL, and knows that no snapshot of it can be taken.
     pub resource: Option<Resource>,
+    /// Why the database cannot be known from the command line (a variable that is set
+    /// nowhere, a value computed at run time): the edge then never guesses, and decides
+    /// with the strictest environment the configuration knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+    /// Where the command runs when that is not this machine's shell (`ssh HOST`,
+    /// `kubectl exec`, `docker exec`): the names there say which environment it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+    /// What the command line did to the environment the tool sees, beyond `env`.
+    #[serde(skip_serializing_if = "VarFacts::is_empty")]
+    pub vars: VarFacts,
+    /// The directory the tool runs in, relative to the command's working directory
+    /// (`cd api && ...`, a workspace package), when it is another one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+}
+
+/// A place that is not this machine's shell, and the names that say what it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Place {
+    /// `ssh`, `kubectl exec`, `docker exec`, `heroku run`...
+    pub via: String,
+    /// (role, name): ("host", "prod-db"), ("context", "prod-eks"), ("container", "db").
+    pub names: Vec<(String, String)>,
+    /// Another machine (ssh, a cluster, a remote docker daemon): nothing of this
+    /// machine's environment or files applies there.
+    pub remote: bool,
+}
+
+impl Place {
+    /// `ssh prod-db`, `kubectl exec (context prod, pod api-0)`.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self.names.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        format!("{} ({})", self.via, names.join(", "))
+    }
+}
+
+/// Variables the command line changed in ways `TargetHint::env` cannot say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VarFacts {
+    /// Set to a value that cannot be known here: (name, why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<(String, String)>,
+    /// Removed (`unset X`, `env -u X`): the process environment's value does not reach the tool.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Nothing of the process environment is inherited (`env -i`, a container, another machine).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clean: bool,
+    /// Any variable may have been changed by something that cannot be read (`source` of an
+    /// unreadable file): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<String>,
+    /// Where a value in `env` came from when it was not written inline: (name, origin),
+    /// e.g. ("DATABASE_URL", "sourced from .env").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<(String, String)>,
+    /// Expansions in the words that name the database, and where their value came from:
+    /// ("$DATABASE_URL", "sourced from .env"), ("$DB_HOST", "the process environment").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expanded: Vec<(String, String)>,
+}
+
+impl VarFacts {
+    pub fn is_empty(&self) -> bool {
+        self.unknown.is_empty()
+            && self.removed.is_empty()
+            && !self.clean
+            && self.opaque.is_none()
+            && self.origins.is_empty()
+            && self.expanded.is_empty()
+    }
+
+    /// Why `name` cannot be known, when the command line made it unknowable.
+    pub fn unknown_reason(&self, name: &str) -> Option<&str> {
+        self.unknown
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, w)| w.as_str())
+    }
+
+    pub fn origin(&self, name: &str) -> Option<&str> {
+        self.origins
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, o)| o.as_str())
+
+    }
 }
 
 /// A database (or the volume or configuration holding one) named by a cloud or

@@ -12,8 +12,12 @@
 //!            resource = "AWS RDS DB instance shop (profile prod)" }   # resource: as `Resource::describe` says it
 //! env = { DATABASE_URL = "..." }       # optional: expected inline variables of the first target
 //! project = "node-pg"                  # optional: the files of tests/corpus/projects/node-pg/
+//! environment = { PROD_URL = "..." }   # optional: the process environment (Lookup::env_var)
+//! workspace = { "packages/api" = "@shop/api" }  # optional: workspace packages (dir = name)
 //! note = "why this case exists"
 //! ```
+//! More target keys: `unknown` (a text the reason contains, or "none"), `place`
+//! (`ssh (host prod-db)`), `dir`, `origin.VAR` (where VAR's value came from).
 //! All failing cases are reported at once, with file and index.
 
 mod command_cases;
@@ -62,6 +66,14 @@ fn command_corpus() {
                                 "tool" => h.tool.clone(),
                                 "engine" => h.engine.map(|e| format!("{e:?}").to_lowercase()),
                                 "resource" => h.resource.as_ref().map(|r| r.describe()),
+                                "unknown" => match (&h.unknown, v.as_str()) {
+                                    (None, "none") => Some(v.clone()),
+                                    (Some(why), want) if why.contains(want) => Some(v.clone()),
+                                    (other, _) => other.clone().or(Some("none".into())),
+                                },
+                                "place" => h.place.as_ref().map(|p| p.describe()),
+                                "dir" => h.dir.clone(),
+                                k if k.starts_with("origin.") => h.vars.origin(&k[7..]).map(str::to_string),
                                 other => Some(format!("<unknown target key {other}>")),
                             };
                             if got.as_deref() != Some(v.as_str()) {

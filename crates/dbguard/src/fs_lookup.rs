@@ -1,12 +1,14 @@
 //! The real-file-system implementation of the core's `Lookup`: what the pure
-//! analyzers may ask about files and package.json, relative to the command's cwd.
-//! Script summaries go through the on-disk cache ([`crate::script_cache`]).
+//! analyzers may ask about files and package.json, relative to the command's cwd, the
+//! process environment, env files (read with dotenvy, as the tools read them) and the
+//! workspace's packages (`fs_workspace`). Script summaries go through the on-disk cache
+//! ([`crate::script_cache`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dbguard_core::script::Summary;
-use dbguard_core::lookup::{DirWalk, GitState, WalkEntry, WalkLimits};
+use dbguard_core::lookup::{DirWalk, GitState, WalkEntry, WalkLimits, WorkspacePackage};
 use dbguard_core::Lookup;
 
 use crate::script_cache::{Key, ScriptCache};
@@ -14,10 +16,14 @@ use crate::script_cache::{Key, ScriptCache};
 /// Files larger than this are not read for SQL (treated as unknown instead).
 const MAX_SQL_FILE: u64 = 64 * 1024 * 1024;
 
+/// Env files larger than this are not read (their variables count as unknown).
+const MAX_ENV_FILE: u64 = 1024 * 1024;
+
 pub struct FsLookup {
     cwd: PathBuf,
     package_json: std::cell::OnceCell<Option<serde_json::Value>>,
     cache: Option<ScriptCache>,
+    workspace: std::cell::OnceCell<Option<Vec<WorkspacePackage>>>,
 }
 
 impl FsLookup {
@@ -26,7 +32,16 @@ impl FsLookup {
             cwd: cwd.into(),
             package_json: std::cell::OnceCell::new(),
             cache: ScriptCache::from_env(),
+            workspace: std::cell::OnceCell::new(),
         }
+    }
+
+    fn scripts(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        let pkg = self.package_json.get_or_init(|| {
+            let text = std::fs::read_to_string(self.cwd.join("package.json")).ok()?;
+            serde_json::from_str(&text).ok()
+        });
+        pkg.as_ref()?.get("scripts")?.as_object()
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -81,11 +96,34 @@ impl Lookup for FsLookup {
     }
 
     fn package_script(&self, name: &str) -> Option<String> {
-        let pkg = self.package_json.get_or_init(|| {
-            let text = std::fs::read_to_string(self.cwd.join("package.json")).ok()?;
-            serde_json::from_str(&text).ok()
-        });
-        pkg.as_ref()?.get("scripts")?.get(name)?.as_str().map(str::to_owned)
+        self.scripts()?.get(name)?.as_str().map(str::to_owned)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn env_file(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let p = self.path(path);
+        let meta = std::fs::metadata(&p).ok()?;
+        if !meta.is_file() || meta.len() > MAX_ENV_FILE {
+            return None;
+        }
+        // A line dotenvy cannot parse stops the tools too: what came before it counts.
+        Some(dotenvy::from_path_iter(&p).ok()?.map_while(Result::ok).collect())
+    }
+
+    fn package_script_names(&self) -> Option<Vec<String>> {
+        Some(self.scripts()?.keys().cloned().collect())
+    }
+
+    fn workspace_packages(&self) -> Option<Vec<WorkspacePackage>> {
+        self.workspace
+            .get_or_init(|| {
+                let cwd = std::fs::canonicalize(&self.cwd).unwrap_or_else(|_| self.cwd.clone());
+                crate::fs_workspace::packages(&cwd)
+            })
+            .clone()
     }
 
     fn script_summary(&self, path: &str, kind: &str, summarize: &dyn Fn(&[u8]) -> Summary) -> Option<Summary> {

@@ -71,8 +71,7 @@ pub fn kind_label(kind: FindingKind) -> &'static str {
 /// One line per target fact: where, which environment and why.
 pub fn render_target(t: &ResolvedTarget) -> String {
     let mut s = String::new();
-    let db = t.display.as_deref().unwrap_or("(no database found)");
-    let _ = writeln!(s, "  database:    {db}  (from {})", t.source);
+    let _ = writeln!(s, "  database:    {}  (from {})", t.shown(), t.source);
     let _ = writeln!(
         s,
         "  environment: {}{}  ({})",

@@ -62,6 +62,18 @@ pub struct Word {
     pub quoted: bool,
     /// Has an unquoted glob character (`*`, `?`, `[`).
     pub glob: bool,
+    /// Where each expansion (`$x`, `${x:-d}`, `$(...)`, backquotes, `<(...)`) sits in `text`,
+    /// so that it can be expanded later without mistaking a quoted `'$x'` for one.
+    pub exp: Vec<Span>,
+}
+
+/// Byte range of one expansion inside a word's text; `quoted`: inside double quotes
+/// (no field splitting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub quoted: bool,
 }
 
 impl Word {
@@ -106,6 +118,51 @@ pub struct Parsed {
 /// Parse a command line (or a whole script).
 pub fn parse(src: &str) -> Parsed {
     parse_at_depth(src, 0)
+}
+
+/// An unquoted heredoc body as one word: `$x`, `${x}`, `$(...)` and backquotes are
+/// expansions (as inside double quotes), `\` escapes only `$`, `` ` `` and `\`.
+pub fn heredoc_word(body: &str) -> Word {
+    let mut p = P {
+        s: body.as_bytes(),
+        i: 0,
+        error: None,
+        depth: 1,
+        hd_newline: None,
+        hd_resume: None,
+    };
+    let mut buf = Vec::new();
+    let mut w = Word::default();
+    let mut nested = Vec::new();
+    while let Some(c) = p.peek() {
+        match c {
+            b'\\' => match p.peek_at(1) {
+                Some(n @ (b'$' | b'`' | b'\\')) => {
+                    buf.push(n);
+                    p.i += 2;
+                }
+                _ => {
+                    buf.push(c);
+                    p.i += 1;
+                }
+            },
+            b'$' => p.dollar(&mut buf, &mut w, &mut nested, true),
+            b'`' => p.backtick(&mut buf, &mut w, &mut nested, true),
+            _ => {
+                buf.push(c);
+                p.i += 1;
+            }
+        }
+    }
+    w.quoted = true;
+    w.text = match String::from_utf8(buf) {
+        Ok(t) => t,
+        Err(e) => {
+            w.exp.clear();
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+    };
+    w
 }
 
 fn parse_at_depth(src: &str, depth: usize) -> Parsed {
@@ -652,12 +709,22 @@ impl<'a> P<'a> {
                     sc.nested.push(inner);
                 }
                 b'<' | b'>' if self.peek_at(1) == Some(b'(') => {
+                    // Kept as its source text (`<(curl -s URL)`): what a shell reading it
+                    // would run is the output of the inner commands.
+                    let from = self.i;
                     self.i += 2;
                     let inner = self.list(Term::Paren);
                     sc.nested.push(inner);
+                    let text = String::from_utf8_lossy(&self.s[from..self.i.min(self.s.len())]).into_owned();
+                    let end = text.len();
                     sc.words.push(Word {
-                        text: "<(...)".into(),
+                        text,
                         dynamic: true,
+                        exp: vec![Span {
+                            start: 0,
+                            end,
+                            quoted: true,
+                        }],
                         ..Word::default()
                     });
                 }
@@ -685,8 +752,19 @@ impl<'a> P<'a> {
                     match assign_at {
                         Some(eq) if sc.words.is_empty() => {
                             let name = w.text.get(..eq).unwrap_or("").trim_end_matches('+').to_string();
+                            let exp = w
+                                .exp
+                                .iter()
+                                .filter(|s| s.start > eq)
+                                .map(|s| Span {
+                                    start: s.start - eq - 1,
+                                    end: s.end - eq - 1,
+                                    quoted: s.quoted,
+                                })
+                                .collect();
                             let value = Word {
                                 text: w.text.get(eq + 1..).unwrap_or("").to_string(),
+                                exp,
                                 ..w
                             };
                             if value.text.is_empty() && self.peek() == Some(b'(') {
@@ -820,11 +898,11 @@ impl<'a> P<'a> {
             match c {
                 b'\\' => sub.i += 2,
                 b'$' => {
-                    sub.dollar(&mut buf, &mut w, nested);
+                    sub.dollar(&mut buf, &mut w, nested, true);
                     buf.clear();
                 }
                 b'`' => {
-                    sub.backtick(&mut buf, &mut w, nested);
+                    sub.backtick(&mut buf, &mut w, nested, true);
                     buf.clear();
                 }
                 _ => sub.i += 1,
@@ -901,12 +979,12 @@ impl<'a> P<'a> {
                         self.i += 2;
                         self.double_quoted(&mut buf, &mut w, nested);
                     } else {
-                        self.dollar(&mut buf, &mut w, nested);
+                        self.dollar(&mut buf, &mut w, nested, false);
                     }
                 }
                 b'`' => {
                     plain_prefix = false;
-                    self.backtick(&mut buf, &mut w, nested);
+                    self.backtick(&mut buf, &mut w, nested, false);
                 }
                 b'=' if plain_prefix && assign_at.is_none() => {
                     let name = buf.strip_suffix(b"+").unwrap_or(&buf);
@@ -932,7 +1010,15 @@ impl<'a> P<'a> {
         if !any {
             return None;
         }
-        w.text = String::from_utf8_lossy(&buf).into_owned();
+        w.text = match String::from_utf8(buf) {
+            Ok(t) => t,
+            Err(e) => {
+                // Replacement characters would move the spans: without them the word's
+                // expansions stay unknown.
+                w.exp.clear();
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
         Some(w)
     }
 
@@ -958,8 +1044,8 @@ impl<'a> P<'a> {
                         self.i += 1;
                     }
                 },
-                b'$' => self.dollar(buf, w, nested),
-                b'`' => self.backtick(buf, w, nested),
+                b'$' => self.dollar(buf, w, nested, true),
+                b'`' => self.backtick(buf, w, nested, true),
                 b'\n' => {
                     // A newline inside quotes is data, not the heredoc trigger.
                     if self.hd_newline == Some(self.i) {
@@ -1030,8 +1116,10 @@ impl<'a> P<'a> {
     }
 
     /// `$...` at the current position: the source text goes into the word unchanged.
-    fn dollar(&mut self, buf: &mut Vec<u8>, w: &mut Word, nested: &mut Vec<Script>) {
+    fn dollar(&mut self, buf: &mut Vec<u8>, w: &mut Word, nested: &mut Vec<Script>, quoted: bool) {
         let start = self.i;
+        let at = buf.len();
+        let mut expansion = true;
         match self.peek_at(1) {
             Some(b'(') if self.peek_at(2) == Some(b'(') => {
                 self.skip_arith(3);
@@ -1063,14 +1151,23 @@ impl<'a> P<'a> {
             }
             _ => {
                 self.i += 1;
+                expansion = false;
             }
         }
         let end = self.i.min(self.s.len());
         buf.extend_from_slice(&self.s[start.min(end)..end]);
+        if expansion {
+            w.exp.push(Span {
+                start: at,
+                end: buf.len(),
+                quoted,
+            });
+        }
     }
 
-    fn backtick(&mut self, buf: &mut Vec<u8>, w: &mut Word, nested: &mut Vec<Script>) {
+    fn backtick(&mut self, buf: &mut Vec<u8>, w: &mut Word, nested: &mut Vec<Script>, quoted: bool) {
         let start = self.i;
+        let at = buf.len();
         self.i += 1;
         let mut inner: Vec<u8> = Vec::new();
         let mut closed = false;
@@ -1103,6 +1200,11 @@ impl<'a> P<'a> {
         w.dynamic = true;
         let end = self.i.min(self.s.len());
         buf.extend_from_slice(&self.s[start.min(end)..end]);
+        w.exp.push(Span {
+            start: at,
+            end: buf.len(),
+            quoted,
+        });
     }
 }
 

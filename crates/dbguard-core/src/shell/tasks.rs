@@ -116,14 +116,9 @@ pub fn make(words: &[Word], lookup: &dyn Lookup) -> Step {
         make_target(t, &rules, &mut seen, &mut out, &mut budget);
     }
     if let Some(d) = dir.filter(|_| !out.is_empty()) {
-        // Recipes run in that directory, recursive `$(MAKE)` calls included.
-        let d = shell_quote(&d);
-        for line in &mut out {
-            if let Some(rest) = line.strip_prefix("make ") {
-                *line = format!("make -C {d} {rest}");
-            }
-        }
-        out.insert(0, format!("cd {d}"));
+        // Recipes run in that directory, recursive `$(MAKE)` calls included (the analyzer
+        // follows `cd`).
+        out.insert(0, format!("cd {}", shell_quote(&d)));
     }
     shell(out)
 }
@@ -235,7 +230,8 @@ fn parse_makefile(text: &str) -> Vec<Rule> {
 }
 
 /// Make's `$$` is a shell `$`; make variables (`$(X)`, `${X}`, `$@`) become shell
-/// parameter expansions, so the words holding them are dynamic. `$(MAKE)` is `make`.
+/// parameter expansions that fail when unset (`${X:?}`): the Makefile may define them, so
+/// only a value from the environment make inherits is taken. `$(MAKE)` is `make`.
 fn make_vars(line: &str) -> String {
     if !line.contains('$') {
         return line.to_string();
@@ -270,13 +266,13 @@ fn make_vars(line: &str) -> String {
                     let name: String = inner.chars().filter(|c| !"(){}$".contains(*c)).collect();
                     out.push_str("${");
                     out.push_str(&name);
-                    out.push('}');
+                    out.push_str(":?}");
                 }
             }
             Some(other) => {
                 out.push_str("${");
                 out.push(other);
-                out.push('}');
+                out.push_str(":?}");
             }
             None => out.push('$'),
         }
@@ -467,7 +463,7 @@ fn parse_justfile(text: &str) -> (Vec<Recipe>, Vec<(String, String)>) {
     (recipes, aliases)
 }
 
-/// `{{expr}}` interpolations become run-time values (`${expr}`).
+/// `{{expr}}` interpolations become run-time values (`${expr:?}`, see `make_vars`).
 fn just_vars(line: &str) -> String {
     if !line.contains("{{") {
         return line.to_string();
@@ -482,7 +478,7 @@ fn just_vars(line: &str) -> String {
                 let name: String = after[..end].chars().filter(|c| !"(){}$".contains(*c)).collect();
                 out.push_str("${");
                 out.push_str(name.trim());
-                out.push('}');
+                out.push_str(":?}");
                 rest = &after[end + 2..];
             }
             None => {
@@ -520,8 +516,6 @@ const TURBO_BUILTINS: &[&str] = &[
 ];
 
 const TURBO_VALUE_OPTS: &[&str] = &[
-    "--filter",
-    "-F",
     "--concurrency",
     "--cache-dir",
     "--output-logs",
@@ -540,11 +534,13 @@ const TURBO_VALUE_OPTS: &[&str] = &[
     "--cpuprofile",
 ];
 
-/// `turbo run TASK...` / `turbo TASK...` / `turbo watch TASK`: runs the package.json
-/// script of each task name (in every workspace package; the root's is what the lookup sees).
+/// `turbo run TASK... [--filter P]` / `turbo TASK...` / `turbo watch TASK`: runs the
+/// package.json script of each task name in the workspace packages the filters pick (every
+/// package without one; the root's script when the workspace cannot be read).
 pub fn turbo(words: &[Word]) -> Step {
     let mut tasks: Vec<&Word> = Vec::new();
     let mut extra: Vec<Word> = Vec::new();
+    let mut filters: Vec<String> = Vec::new();
     let mut i = 1;
     while let Some(w) = words.get(i) {
         let t = w.text.as_str();
@@ -552,6 +548,15 @@ pub fn turbo(words: &[Word]) -> Step {
         if t == "--" {
             extra = words[i..].to_vec();
             break;
+        }
+        if let Some(f) = t.strip_prefix("--filter=").or_else(|| t.strip_prefix("-F=")) {
+            filters.push(f.to_string());
+            continue;
+        }
+        if matches!(t, "--filter" | "-F") {
+            filters.extend(words.get(i).map(|w| w.text.clone()));
+            i += 1;
+            continue;
         }
         if TURBO_VALUE_OPTS.contains(&t) {
             i += 1;
@@ -571,16 +576,26 @@ pub fn turbo(words: &[Word]) -> Step {
         }
         tasks.push(w);
     }
+    let filter_args: String = filters
+        .iter()
+        .map(|f| format!(" --filter={}", shell_quote(f)))
+        .collect();
     match tasks.as_slice() {
         [] => Step::Nothing,
-        [one] => Step::PkgScript {
-            name: basename_task(&one.text),
-            extra,
-            hooks: false,
-        },
+        [one] => {
+            // `api#db:reset`: that package's task.
+            if let Some((pkg, _)) = one.text.split_once('#').filter(|(p, _)| !p.is_empty() && *p != "/") {
+                filters.push(pkg.to_string());
+            }
+            Step::Workspace {
+                selectors: filters,
+                task: super::workspace::Task::Script(basename_task(&one.text)),
+                extra,
+            }
+        }
         many => Step::Shell(
             many.iter()
-                .map(|w| format!("turbo run {}", shell_quote(&basename_task(&w.text))))
+                .map(|w| format!("turbo run {}{filter_args}", shell_quote(&w.text)))
                 .collect::<Vec<_>>()
                 .join("\n"),
             many.iter().any(|w| w.dynamic),
@@ -602,7 +617,7 @@ mod tests {
         let rules = parse_makefile("X := 1\n.PHONY: a\na: b\n\t@echo $(X) $$HOME\nb:\n\t-dropdb app\n\nc: ; rm x.db\n");
         let names: Vec<_> = rules.iter().map(|r| r.targets[0].as_str()).collect();
         assert_eq!(names, [".PHONY", "a", "b", "c"]);
-        assert_eq!(rules[1].recipe, ["echo ${X} $HOME"]);
+        assert_eq!(rules[1].recipe, ["echo ${X:?} $HOME"]);
         assert_eq!(rules[2].recipe, ["dropdb app"]);
         assert_eq!(rules[3].recipe, ["rm x.db"]);
     }
@@ -615,7 +630,7 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].params, 1);
         assert_eq!(r[1].deps, ["build"]);
-        assert_eq!(r[1].body, ["dropdb ${env}"]);
+        assert_eq!(r[1].body, ["dropdb ${env:?}"]);
         assert_eq!(a, [("r".to_string(), "reset".to_string())]);
     }
 }

@@ -170,6 +170,37 @@ impl Args {
     }
 }
 
+/// A [`Spec`] for POSIX options: short letters and long names that take a value.
+pub const fn spec(short: &'static str, long: &'static [&'static str]) -> Spec {
+    Spec {
+        short,
+        long,
+        single_dash_long: false,
+        optional: "",
+    }
+}
+
+/// Word `i` as text (`""` past the end).
+pub fn arg(words: &[Word], i: usize) -> &str {
+    words.get(i).map_or("", |w| w.text.as_str())
+}
+
+/// The value of `--name VALUE` / `--name=VALUE` / `-x VALUE` / `-xVALUE` at `i`, and the
+/// index after it.
+pub fn opt_value(words: &[Word], i: usize, short: &str, long: &str) -> Option<(String, usize)> {
+    let t = arg(words, i);
+    if let Some(v) = t.strip_prefix(long).and_then(|r| r.strip_prefix('=')) {
+        return Some((v.to_string(), i + 1));
+    }
+    if t == long || (!short.is_empty() && t == short) {
+        return words.get(i + 1).map(|w| (w.text.clone(), i + 2));
+    }
+    if !short.is_empty() && t.starts_with(short) && t.len() > short.len() && !t.starts_with("--") {
+        return Some((t[short.len()..].to_string(), i + 1));
+    }
+    None
+}
+
 /// POSIX-style: index of the first operand (options stop at the first non-option word;
 /// a `--` is consumed). Used for wrappers, whose own options come before the command.
 pub fn skip_leading_options(words: &[Word], spec: &Spec) -> usize {

@@ -2,9 +2,13 @@
 //! `bash -c`, `npm run`...). [`step`] peels one layer; the analyzer loops until the real
 //! program is reached.
 
+use super::envload::EnvLoad;
+use super::launchers;
+use super::packages::{self, npx, package_bin, pnpm_like, Pm};
 use super::parse::Word;
 use super::tasks;
-use super::words::{basename, join_words, skip_leading_options, Spec};
+use super::words::{basename, skip_leading_options, spec, Spec};
+use super::workspace::Task;
 use crate::lookup::Lookup;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,15 +37,20 @@ pub enum Step {
         extra: Vec<Word>,
         hooks: bool,
     },
-}
-
-const fn spec(short: &'static str, long: &'static [&'static str]) -> Spec {
-    Spec {
-        short,
-        long,
-        single_dash_long: false,
-        optional: "",
-    }
+    /// A launcher loads variables (`dotenv -e FILE`, `env-cmd -f FILE`); the command starts
+    /// at `at`, or is this shell text instead (`env-cmd --use-shell`, `sops exec-env`).
+    Env {
+        at: usize,
+        loads: Vec<EnvLoad>,
+        shell: Option<(String, bool)>,
+    },
+    /// Run a task in the workspace packages the selectors pick (`pnpm --filter api
+    /// db:reset`, `turbo run X --filter=api`, `nx run api:reset`; no selector: every package).
+    Workspace {
+        selectors: Vec<String>,
+        task: Task,
+        extra: Vec<Word>,
+    },
 }
 
 fn is_assignment(t: &str) -> Option<(String, String)> {
@@ -66,25 +75,6 @@ fn assignments(words: &[Word], from: usize) -> (usize, Vec<(String, String)>) {
 fn skip(words: &[Word], offset: usize, s: &Spec) -> Step {
     let rest = words.get(offset..).unwrap_or(&[]);
     Step::Skip(offset + skip_leading_options(rest, s), Vec::new())
-}
-
-/// `prisma@6.1.0` -> `prisma`, `@mikro-orm/cli@6` -> `mikro-orm`, `sequelize-cli` -> `sequelize`.
-pub fn package_bin(spec: &str) -> String {
-    let name = if let Some(scoped) = spec.strip_prefix('@') {
-        match scoped.find('@') {
-            Some(at) => &spec[..at + 1],
-            None => spec,
-        }
-    } else {
-        spec.split('@').next().unwrap_or(spec)
-    };
-    match name {
-        "@mikro-orm/cli" => "mikro-orm".into(),
-        "@prisma/cli" => "prisma".into(),
-        "sequelize-cli" => "sequelize".into(),
-        "@sqlx/cli" | "sqlx-cli" => "sqlx".into(),
-        other => basename(other).to_string(),
-    }
 }
 
 /// Peel one wrapper off `words` (non-empty).
@@ -208,8 +198,8 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
             )
         }
         "source" | "." => match words.get(1) {
-            Some(w) if !w.dynamic => Step::ScriptFile(w.text.clone()),
-            _ => Step::Nothing,
+            Some(w) => Step::ScriptFile(w.text.clone()),
+            None => Step::Nothing,
         },
         "watch" => {
             let i = 1 + skip_leading_options(&words[1..], &spec("n", &["interval"]));
@@ -237,27 +227,10 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
             }
             Step::Skip(i2, Vec::new())
         }
-        "cross-env" => {
-            let (i, env) = assignments(words, 1);
-            Step::Skip(i, env)
-        }
-        "cross-env-shell" => {
-            let (i, env) = assignments(words, 1);
-            let _ = env;
-            let rest = &words[i.min(words.len())..];
-            Step::Shell(join_words(rest), rest.iter().any(|w| w.dynamic))
-        }
-        "dotenv" | "dotenvx" => match words.iter().position(|w| w.text == "--") {
-            Some(p) => Step::Skip(p + 1, Vec::new()),
-            None => {
-                let start = if prog == "dotenvx" && arg(1) == "run" { 2 } else { 1 };
-                skip(words, start, &spec("evcf", &["env-file"]))
-            }
-        },
         "npx" | "bunx" | "pnpx" => npx(words, 1),
-        "npm" => npm(words),
-        "pnpm" => pnpm_like(words, 1, lookup, PNPM_BUILTINS),
-        "yarn" => pnpm_like(words, 1, lookup, YARN_BUILTINS),
+        "npm" => packages::npm(words),
+        "pnpm" => pnpm_like(words, 1, lookup, Pm::Pnpm),
+        "yarn" => pnpm_like(words, 1, lookup, Pm::Yarn),
         "bun" => {
             if arg(1) == "x" {
                 return npx(words, 2);
@@ -266,7 +239,7 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
             if matches!(arg(1), "-e" | "--eval" | "-p" | "--print") || arg(1).starts_with("--eval=") {
                 return Step::Done;
             }
-            pnpm_like(words, 1, lookup, BUN_BUILTINS)
+            pnpm_like(words, 1, lookup, Pm::Bun)
         }
         "bundle" | "bundler" if arg(1) == "exec" => skip(words, 2, &spec("", &["gemfile"])),
         "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if arg(1) == "run" => skip(words, 2, &spec("", &[])),
@@ -323,13 +296,15 @@ pub fn step(words: &[Word], lookup: &dyn Lookup) -> Step {
         "node" | "nodejs" | "ts-node" | "ts-node-esm" | "tsx" | "node-ts" | "deno" => node(words),
         "docker" | "podman" => docker(words, false),
         "docker-compose" | "podman-compose" => docker(words, true),
-        "kubectl" | "oc" if arg(1) == "exec" => match words.iter().position(|w| w.text == "--") {
+        "kubectl" | "oc" if words.iter().any(|w| w.text == "exec") => match words.iter().position(|w| w.text == "--") {
             Some(p) => Step::Skip(p + 1, Vec::new()),
             None => Step::Nothing,
         },
         "ssh" => ssh(words),
         "cargo" if arg(1) == "sqlx" => Step::Rename("sqlx".into(), 2),
-        _ => script_by_path(first, lookup).unwrap_or(Step::Done),
+        _ => launchers::step(words, lookup)
+            .or_else(|| script_by_path(first, lookup))
+            .unwrap_or(Step::Done),
     }
 }
 
@@ -533,6 +508,7 @@ fn shell(words: &[Word], busybox: bool) -> Step {
         i = 2;
     }
     let mut has_c = false;
+    let mut has_s = false;
     while let Some(w) = words.get(i) {
         let t = w.text.as_str();
         if t == "--" {
@@ -551,6 +527,8 @@ fn shell(words: &[Word], busybox: bool) -> Step {
             if t.starts_with('-') && t.contains('c') {
                 has_c = true;
             }
+            // `sh -s -- args`: commands from standard input, the words are its arguments.
+            has_s |= t.starts_with('-') && t.contains('s') && !t.contains('c');
             // `-o NAME` / `-O NAME`, also inside a cluster (`-euo pipefail`): each takes
             // the next word as an option name.
             let names = t[1..].bytes().filter(|&c| c == b'o' || c == b'O').count();
@@ -560,265 +538,13 @@ fn shell(words: &[Word], busybox: bool) -> Step {
         break;
     }
     match words.get(i) {
+        _ if has_s && !has_c => Step::ShellStdin,
         Some(w) if has_c => Step::Shell(w.text.clone(), w.dynamic),
-        Some(w) if !w.dynamic => Step::ScriptFile(w.text.clone()),
-        Some(_) => Step::Nothing,
+        // `bash <(curl ...)`, `bash "$SCRIPT"`: the analyzer decides what it can see.
+        Some(w) => Step::ScriptFile(w.text.clone()),
         None if has_c => Step::Nothing,
         None => Step::ShellStdin,
     }
-}
-
-/// `npx [--yes] [-p pkg] pkg[@ver] args`, `npm exec`, `bunx`, `pnpm dlx`, `yarn dlx`.
-fn npx(words: &[Word], from: usize) -> Step {
-    let mut i = from;
-    let mut package_given = false;
-    while let Some(w) = words.get(i) {
-        let t = w.text.as_str();
-        match t {
-            "--" => {
-                i += 1;
-                break;
-            }
-            "-c" | "--call" => {
-                return words
-                    .get(i + 1)
-                    .map_or(Step::Nothing, |w| Step::Shell(w.text.clone(), w.dynamic));
-            }
-            "-p" | "--package" => {
-                package_given = true;
-                i += 2;
-            }
-            "-w" | "--workspace" | "--prefix" | "-C" | "--userconfig" | "--cache" | "--registry" | "--loglevel" => {
-                i += 2;
-            }
-            _ if t.starts_with("--call=") => return Step::Shell(t[7..].to_string(), w.dynamic),
-            _ if t.starts_with("--package=") => {
-                package_given = true;
-                i += 1;
-            }
-            _ if t.starts_with('-') => i += 1,
-            _ => break,
-        }
-    }
-    match words.get(i) {
-        // With -p the next word is a bin name, not a package spec.
-        Some(w) if package_given => Step::Rename(basename(&w.text).to_string(), i + 1),
-        Some(w) => Step::Rename(package_bin(&w.text), i + 1),
-        None => Step::Nothing,
-    }
-}
-
-fn npm(words: &[Word]) -> Step {
-    let s = spec("wC", &["prefix", "workspace", "userconfig", "cache", "loglevel"]);
-    let i = 1 + skip_leading_options(&words[1..], &s);
-    let sub = words.get(i).map_or("", |w| w.text.as_str());
-    match sub {
-        "run" | "run-script" | "rum" | "urn" => {
-            let j = i + 1 + skip_leading_options(&words[i + 1..], &s);
-            script_step(words, j, true)
-        }
-        "test" | "t" | "tst" | "start" | "stop" | "restart" => {
-            let name = if sub.starts_with('t') { "test" } else { sub };
-            let extra = words[i + 1..].iter().filter(|w| w.text != "--").cloned().collect();
-            Step::PkgScript {
-                name: name.into(),
-                extra,
-                hooks: true,
-            }
-        }
-        "exec" | "x" => npx(words, i + 1),
-        _ => Step::Nothing,
-    }
-}
-
-fn script_step(words: &[Word], j: usize, hooks: bool) -> Step {
-    match words.get(j) {
-        Some(w) => {
-            let extra = words[j + 1..].iter().skip_while(|w| w.text == "--").cloned().collect();
-            Step::PkgScript {
-                name: w.text.clone(),
-                extra,
-                hooks,
-            }
-        }
-        None => Step::Nothing,
-    }
-}
-
-const PNPM_BUILTINS: &[&str] = &[
-    "install",
-    "i",
-    "add",
-    "remove",
-    "rm",
-    "uninstall",
-    "un",
-    "update",
-    "up",
-    "upgrade",
-    "link",
-    "ln",
-    "unlink",
-    "import",
-    "publish",
-    "pack",
-    "store",
-    "outdated",
-    "list",
-    "ls",
-    "why",
-    "audit",
-    "licenses",
-    "init",
-    "create",
-    "setup",
-    "env",
-    "config",
-    "c",
-    "server",
-    "deploy",
-    "prune",
-    "fetch",
-    "rebuild",
-    "rb",
-    "patch",
-    "patch-commit",
-    "root",
-    "bin",
-    "install-test",
-    "it",
-    "approve-builds",
-    "dedupe",
-    "self-update",
-    "help",
-    "-v",
-    "--version",
-    "info",
-    "view",
-];
-const YARN_BUILTINS: &[&str] = &[
-    "install",
-    "add",
-    "remove",
-    "upgrade",
-    "up",
-    "why",
-    "info",
-    "init",
-    "link",
-    "unlink",
-    "pack",
-    "publish",
-    "cache",
-    "config",
-    "set",
-    "plugin",
-    "npm",
-    "constraints",
-    "version",
-    "workspaces",
-    "dedupe",
-    "patch",
-    "patch-commit",
-    "explain",
-    "install-state",
-    "import",
-    "outdated",
-    "list",
-    "audit",
-    "autoclean",
-    "check",
-    "global",
-    "login",
-    "logout",
-    "owner",
-    "tag",
-    "team",
-    "licenses",
-    "generate-lock-entry",
-    "help",
-    "--version",
-    "-v",
-    "node",
-    "bin",
-    "create",
-];
-const BUN_BUILTINS: &[&str] = &[
-    "install",
-    "i",
-    "add",
-    "a",
-    "remove",
-    "rm",
-    "update",
-    "outdated",
-    "link",
-    "unlink",
-    "pm",
-    "build",
-    "init",
-    "create",
-    "upgrade",
-    "repl",
-    "publish",
-    "patch",
-    "audit",
-    "info",
-    "why",
-    "-v",
-    "--version",
-    "help",
-    "--help",
-    "test",
-];
-
-/// `pnpm X`, `yarn X`, `bun X`: a builtin, `run`/`exec`/`dlx`, or a script/bin name.
-fn pnpm_like(words: &[Word], from: usize, lookup: &dyn Lookup, builtins: &[&str]) -> Step {
-    let s = spec("CFw", &["dir", "filter", "workspace", "cwd", "filter-prod", "config"]);
-    let i = from + skip_leading_options(words.get(from..).unwrap_or(&[]), &s);
-    let Some(w) = words.get(i) else { return Step::Nothing };
-    let sub = w.text.as_str();
-    match sub {
-        "run" | "run-script" => {
-            let j = i + 1 + skip_leading_options(&words[i + 1..], &s);
-            // `bun run seed.ts`: a file, not a package script.
-            if basename(&words[0].text) == "bun"
-                && words
-                    .get(j)
-                    .is_some_and(|w| is_script_file(&w.text) && lookup.package_script(&w.text).is_none())
-            {
-                return Step::Done;
-            }
-            script_step(words, j, false)
-        }
-        "exec" => skip(words, i + 1, &spec("", &[])),
-        "dlx" => npx(words, i + 1),
-        "workspace" => {
-            // `yarn workspace NAME cmd...`: the same grammar after the workspace name.
-            pnpm_like(words, i + 2, lookup, builtins)
-        }
-        "test" | "start" | "t" => {
-            let name = if sub == "t" { "test" } else { sub };
-            let extra = words[i + 1..].iter().filter(|w| w.text != "--").cloned().collect();
-            Step::PkgScript {
-                name: name.into(),
-                extra,
-                hooks: false,
-            }
-        }
-        _ if builtins.contains(&sub) => Step::Nothing,
-        _ if lookup.package_script(sub).is_some() => script_step(words, i, false),
-        // A file (`bun seed.ts`): the interpreter recognizer reads it.
-        _ if is_script_file(sub) => Step::Done,
-        _ => Step::Rename(basename(sub).to_string(), i + 1),
-    }
-}
-
-/// A file a JavaScript runtime runs (rather than a package script or bin).
-fn is_script_file(s: &str) -> bool {
-    [".ts", ".js", ".mjs", ".cjs", ".tsx", ".jsx", ".mts", ".cts"]
-        .iter()
-        .any(|e| s.ends_with(e))
 }
 
 fn python(words: &[Word]) -> Step {

@@ -35,6 +35,12 @@ pub struct Case {
     /// the lookup reads, in addition to `files`.
     #[serde(default)]
     pub project: Option<String>,
+    /// The process environment the command inherits (`Lookup::env_var`).
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Workspace packages: directory -> package name (their package.json go in `files`).
+    #[serde(default)]
+    pub workspace: BTreeMap<String, String>,
 }
 
 impl Case {
@@ -66,6 +72,8 @@ impl Case {
             files,
             data_dirs: self.data_dirs.clone(),
             scripts,
+            env: self.environment.clone(),
+            workspace: self.workspace.clone(),
         }
     }
 }

@@ -693,8 +693,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let mut s = String::new();
     match &plan.target {
         Some(t) => {
-            let db = t.display.as_deref().unwrap_or("(no database URL resolved)");
-            let _ = writeln!(s, "Database: {db} (from {})", t.source);
+            let _ = writeln!(s, "Database: {} (from {})", t.shown(), t.source);
             let _ = writeln!(
                 s,
                 "Environment: {}{} ({})",

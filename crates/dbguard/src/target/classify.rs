@@ -100,7 +100,10 @@ pub fn classify(
     for var in ENV_VARS {
         if let Some((_, v)) = inline.iter().rev().find(|(k, _)| k == var) {
             if let Some(e) = Environment::from_name(v).filter(|e| *e != Environment::Unknown) {
-                return done(e, format!("{var}={v} (inline on the command line)"));
+                let from = hint
+                    .and_then(|h| h.vars.origin(var))
+                    .map_or_else(|| "inline on the command line".to_string(), |o| format!("from {o}"));
+                return done(e, format!("{var}={v} ({from})"));
             }
         }
     }

@@ -45,7 +45,7 @@ fn short(layer: &Layer) -> String {
     match layer {
         Layer::Inline => "inline".into(),
         Layer::Process => "environment".into(),
-        Layer::File(f) => f.clone(),
+        Layer::File(f) | Layer::Loaded(f) => f.clone(),
         Layer::Fallback(o) => o.clone(),
     }
 }

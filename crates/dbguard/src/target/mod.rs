@@ -35,6 +35,11 @@
 //!      resort.
 //! 4. ORM literals (a URL written in drizzle.config / schema.prisma).
 //!
+//! The command line's own variables (`source .env`, `export`, launchers' env files) arrive
+//! in the hint as inline values with their origin; a database that cannot be known (a
+//! variable set nowhere, a computed value, another machine) is an unknown target, decided
+//! with the strictest environment the configuration knows (see `unknown.rs`).
+//!
 //! Then the environment (see `classify.rs`), and warnings for the traps seen in real
 //! incidents. Everything kept for display is redacted; only `ResolvedTarget::url`
 //! is raw, and it is never serialized.
@@ -48,6 +53,7 @@ pub mod laravel;
 pub mod prisma;
 pub mod rails;
 pub mod resource;
+pub mod unknown;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -132,6 +138,17 @@ pub struct ResolvedTarget {
     pub resource: Option<dbguard_core::target::Resource>,
 }
 
+impl ResolvedTarget {
+    /// The database as shown to people: its redacted URL or file, else why there is none.
+    pub fn shown(&self) -> &str {
+        match &self.display {
+            Some(d) => d,
+            None if self.source.starts_with("unknown:") => "unknown",
+            None => "(no database found)",
+        }
+    }
+}
+
 /// A second database named by the same configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct RelatedTarget {
@@ -179,8 +196,12 @@ pub fn resolve(req: &ResolveRequest) -> anyhow::Result<ResolvedTarget> {
         Some(c) => c.clone(),
         None => Config::load_with(&req.cwd, &req.env)?,
     };
-    let cwd = absolute(&req.cwd);
     let hint = req.hint.clone().unwrap_or_default();
+    // The tool runs in another directory (`cd api && ...`, a workspace package).
+    let cwd = match &hint.dir {
+        Some(d) => normalize(&absolute(&req.cwd).join(d)),
+        None => absolute(&req.cwd),
+    };
     let mut r = Resolver {
         req,
         cwd: cwd.clone(),
@@ -189,8 +210,15 @@ pub fn resolve(req: &ResolveRequest) -> anyhow::Result<ResolvedTarget> {
         warnings: config.warnings.clone(),
         prisma: prisma::load(&cwd),
         drizzle: drizzle::load(&cwd),
+        unknown_var: None,
     };
     let mut t = r.run(&config);
+    let expanded = &r.hint.vars.expanded;
+    if !expanded.is_empty() && (t.source.starts_with("command line") || t.source.starts_with("libpq: -")) {
+        // `psql "$DATABASE_URL"` after `source .env`: say where the value came from.
+        let from: Vec<String> = expanded.iter().map(|(n, o)| format!("{n}: {o}")).collect();
+        t.source = format!("{} ({})", t.source, from.join("; "));
+    }
     t.config_file = config.path.clone();
     let mut remembered_warnings = Vec::new();
     // (Not in this crate's unit tests: they resolve with the real data directory.)
@@ -275,6 +303,8 @@ fn family_of(tool: &str) -> Family {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Layer {
     Inline,
+    /// Set on the command line by a launcher or a sourced file (`dotenv -e FILE`).
+    Loaded(String),
     Process,
     File(String),
     Fallback(String),
@@ -295,6 +325,9 @@ struct Resolver<'a> {
     warnings: Vec<String>,
     prisma: Option<prisma::PrismaProject>,
     drizzle: Option<drizzle::DrizzleProject>,
+    /// A variable the target depends on cannot be known (set to a computed value on the
+    /// command line, or after something unreadable was sourced): why.
+    unknown_var: Option<String>,
 }
 
 impl Resolver<'_> {
@@ -302,7 +335,28 @@ impl Resolver<'_> {
         self.hint
             .env_var(name)
             .map(str::to_string)
-            .or_else(|| self.req.env.get(name).cloned())
+            .or_else(|| self.inherited(name))
+    }
+
+    /// The process environment's value, unless the command line removed it (`unset`,
+    /// `env -i`, another machine).
+    fn inherited(&self, name: &str) -> Option<String> {
+        let v = &self.hint.vars;
+        if v.clean || v.removed.iter().any(|r| r == name) {
+            return None;
+        }
+        self.req.env.get(name).cloned()
+    }
+
+    /// Why `name` cannot be known, when the command line made it so.
+    fn hidden(&self, name: &str) -> Option<String> {
+        let v = &self.hint.vars;
+        if self.hint.env_var(name).is_some() {
+            return None;
+        }
+        v.unknown_reason(name)
+            .map(|why| format!("{name} is set to {why}"))
+            .or_else(|| v.opaque.as_ref().map(|o| format!("{name} may be set by {o}")))
     }
 
     fn run(&mut self, config: &Config) -> ResolvedTarget {
@@ -316,6 +370,39 @@ impl Resolver<'_> {
             }
             return resource::resolve(&res, &self.hint, config, &self.req.env, &self.cwd);
         }
+        let t = self.run_known(config);
+        let place = self.hint.place.clone();
+        // On another machine, only a URL or host naming the database itself means the same
+        // there; the rest (libpq defaults, env files) is that machine's.
+        let remote = place
+            .as_ref()
+            .filter(|p| p.remote && !unknown::names_remote_database(&self.hint))
+            .map(|p| {
+                format!(
+                    "it runs on {}, whose environment and files dbguard cannot read",
+                    p.describe()
+                )
+            });
+        let why = self.hint.unknown.clone().or(remote).or_else(|| self.unknown_var.take());
+        if let Some(why) = why {
+            let mut u = unknown::target(config, &self.hint, &self.req.env, t.tool.clone(), &why);
+            self.warnings.append(&mut u.warnings);
+            return u;
+        }
+        let mut t = t;
+        // The names of the place (a container called prod-db) can only raise caution.
+        if let Some(d) = place.as_ref().and_then(|p| unknown::place_environment(config, p)) {
+            if unknown::rank(d.environment) > unknown::rank(t.environment) {
+                t.environment = d.environment;
+                t.environment_rule = d.rule;
+                t.protected |= d.protected;
+                t.name = t.name.or(d.name);
+            }
+        }
+        t
+    }
+
+    fn run_known(&mut self, config: &Config) -> ResolvedTarget {
         let explicit_tool = self.hint.tool.clone().filter(|t| !t.is_empty());
         let (family, tool_label) = match &explicit_tool {
             Some(t) => (family_of(t), Some(t.clone())),
@@ -474,10 +561,17 @@ impl Resolver<'_> {
     /// Look a variable up: inline, process environment, env files.
     fn lookup(&mut self, name: &str, files: &[PathBuf]) -> Option<(String, Layer)> {
         if let Some(v) = self.hint.env_var(name) {
-            return Some((v.to_string(), Layer::Inline));
+            return Some(match self.hint.vars.origin(name) {
+                Some(o) => (v.to_string(), Layer::Loaded(o.to_string())),
+                None => (v.to_string(), Layer::Inline),
+            });
         }
-        if let Some(v) = self.req.env.get(name) {
-            return Some((v.clone(), Layer::Process));
+        if let Some(why) = self.hidden(name) {
+            self.unknown_var.get_or_insert(why);
+            return None;
+        }
+        if let Some(v) = self.inherited(name) {
+            return Some((v, Layer::Process));
         }
         self.cache.lookup(files, name).map(|(v, label)| (v, Layer::File(label)))
     }
@@ -485,6 +579,7 @@ impl Resolver<'_> {
     fn describe(name: &str, layer: &Layer, named_by: Option<&str>) -> String {
         let base = match layer {
             Layer::Inline => format!("inline {name}=... on the command line"),
+            Layer::Loaded(origin) => format!("{name} from {origin} on the command line"),
             Layer::Process => format!("environment: {name}"),
             Layer::File(f) => format!("{f}: {name}"),
             Layer::Fallback(origin) => format!("{origin}: fallback value of {name}"),
@@ -616,8 +711,9 @@ impl Resolver<'_> {
     }
 
     /// A URL from psql-style flags, `PG*` variables and libpq's defaults.
-    fn libpq_url(&self) -> Found {
+    fn libpq_url(&mut self) -> Found {
         let mut from = Vec::new();
+        let mut hidden: Option<String> = None;
         let mut part = |flag: Option<&String>, flag_name: &str, var: &str| -> Option<String> {
             if let Some(v) = flag.filter(|v| !v.is_empty()) {
                 from.push(flag_name.to_string());
@@ -627,9 +723,12 @@ impl Resolver<'_> {
                 from.push(format!("inline {var}"));
                 return Some(v.to_string());
             }
-            if let Some(v) = self.req.env.get(var) {
+            if !matches!(var, "PGPASSWORD" | "PGUSER") && hidden.is_none() {
+                hidden = self.hidden(var);
+            }
+            if let Some(v) = self.inherited(var) {
                 from.push(format!("environment {var}"));
-                return Some(v.clone());
+                return Some(v);
             }
             None
         };
@@ -651,7 +750,12 @@ impl Resolver<'_> {
         let user = part(self.hint.user.as_ref(), "-U", "PGUSER");
         let db = part(self.hint.dbname.as_ref(), "-d", "PGDATABASE");
         let password = part(None, "", "PGPASSWORD");
-        let user = user.or_else(|| self.req.env.get("USER").cloned());
+        if let Some(why) = hidden {
+            // PGHOST, PGPORT or PGDATABASE may have been set where dbguard cannot see
+            // (PGUSER and PGPASSWORD do not change which database it is).
+            self.unknown_var.get_or_insert(why);
+        }
+        let user = user.or_else(|| self.inherited("USER"));
         let mut url = String::from("postgresql://");
         if let Some(u) = &user {
             url.push_str(&pct(u));
