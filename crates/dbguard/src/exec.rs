@@ -106,10 +106,43 @@ pub fn replace(argv: &[OsString]) -> SpawnError {
 
 /// Run the command as a child with inherited stdio, forwarding signals, and wait for it.
 pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
+    spawn_and_wait_with(argv, &[])
+}
+
+/// `spawn_and_wait` with extra environment variables for the child.
+pub fn spawn_and_wait_with(argv: &[OsString], env: &[(String, String)]) -> Result<ChildExit, SpawnError> {
     let mut c = command(argv).map_err(|e| SpawnError {
         code: crate::exit::USAGE,
         message: e.to_string(),
     })?;
+    c.envs(env.iter().map(|(k, v)| (k, v)));
+    wait_command(c, argv)
+}
+
+/// Run a prepared command as a child (inherited stdio unless the caller set otherwise),
+/// forwarding signals, and wait for it.
+pub fn wait_command(c: Command, argv: &[OsString]) -> Result<ChildExit, SpawnError> {
+    wait_child(c, argv, false).map(|(e, _)| e)
+}
+
+/// What a captured child wrote.
+#[derive(Debug, Default, Clone)]
+pub struct Captured {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Run a prepared command with its stdout and stderr captured (stdin as the caller set),
+/// forwarding signals, and wait for it.
+pub fn capture_command(c: Command, argv: &[OsString]) -> Result<(ChildExit, Captured), SpawnError> {
+    wait_child(c, argv, true).map(|(e, out)| (e, out.unwrap_or_default()))
+}
+
+fn wait_child(mut c: Command, argv: &[OsString], capture: bool) -> Result<(ChildExit, Option<Captured>), SpawnError> {
+    use std::io::Read;
+    if capture {
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    }
     let guard = ForwardGuard::install();
     let mut child = c.spawn().map_err(|e| spawn_error(argv, e))?;
     let pid = child.id() as i32;
@@ -121,14 +154,39 @@ pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
             libc::kill(pid, pending);
         }
     }
+    // Both pipes are drained while the child runs, so a chatty child never blocks on a full pipe.
+    let readers = capture.then(|| {
+        let mut out = child.stdout.take();
+        let mut err = child.stderr.take();
+        (
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(o) = out.as_mut() {
+                    let _ = o.read_to_end(&mut b);
+                }
+                b
+            }),
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(e) = err.as_mut() {
+                    let _ = e.read_to_end(&mut b);
+                }
+                b
+            }),
+        )
+    });
     let status = child.wait();
     CHILD.store(0, Ordering::SeqCst);
     drop(guard);
+    let captured = readers.map(|(o, e)| Captured {
+        stdout: o.join().unwrap_or_default(),
+        stderr: e.join().unwrap_or_default(),
+    });
     let status = status.map_err(|e| SpawnError {
         code: crate::exit::ERROR,
         message: format!("waiting for the command: {e}"),
     })?;
-    Ok(match (status.code(), status.signal()) {
+    let exit = match (status.code(), status.signal()) {
         (Some(code), _) => ChildExit {
             code: (code & 0xff) as u8,
             signal: None,
@@ -141,7 +199,8 @@ pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
             code: crate::exit::ERROR,
             signal: None,
         },
-    })
+    };
+    Ok((exit, captured))
 }
 
 extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {

@@ -10,6 +10,7 @@ mod engine;
 mod exec;
 mod exit;
 mod fs_lookup;
+mod guarded;
 mod hooks;
 mod impact;
 mod mcp;

@@ -81,6 +81,7 @@
 
 mod constant;
 mod generic;
+pub mod migration;
 mod plpgsql;
 mod postgres;
 
