@@ -2,7 +2,7 @@
 //!
 //! Two ways: `replace` execs the command in place of dbguard (the non-destructive fast
 //! path: no process stays behind, signals and the exit status are the command's own);
-//! `spawn_and_wait` runs it as a child while dbguard waits to verify and log afterwards.
+//! `spawn_and_wait_with` runs it as a child while dbguard waits to verify and log afterwards.
 //! While the child runs, SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to dbguard are forwarded to
 //! it. Signals the terminal generates (Ctrl-C) already reach the whole foreground process
 //! group, child included, so those are not sent twice; dbguard itself survives them to
@@ -104,12 +104,8 @@ pub fn replace(argv: &[OsString]) -> SpawnError {
     }
 }
 
-/// Run the command as a child with inherited stdio, forwarding signals, and wait for it.
-pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
-    spawn_and_wait_with(argv, &[])
-}
-
-/// `spawn_and_wait` with extra environment variables for the child.
+/// Run the command as a child with inherited stdio and extra environment variables,
+/// forwarding signals, and wait for it.
 pub fn spawn_and_wait_with(argv: &[OsString], env: &[(String, String)]) -> Result<ChildExit, SpawnError> {
     let mut c = command(argv).map_err(|e| SpawnError {
         code: crate::exit::USAGE,
@@ -323,10 +319,10 @@ mod tests {
     #[test]
     fn exit_codes_pass_through() {
         assert_eq!(
-            spawn_and_wait(&v(&["sh", "-c", "exit 7"])).map(|e| e.code).ok(),
+            spawn_and_wait_with(&v(&["sh", "-c", "exit 7"]), &[]).map(|e| e.code).ok(),
             Some(7)
         );
-        let killed = spawn_and_wait(&v(&["sh", "-c", "kill -TERM $$"])).ok();
+        let killed = spawn_and_wait_with(&v(&["sh", "-c", "kill -TERM $$"]), &[]).ok();
         assert_eq!(
             killed,
             Some(ChildExit {
@@ -334,12 +330,12 @@ mod tests {
                 signal: Some(15)
             })
         );
-        let missing = spawn_and_wait(&v(&["/nonexistent/dbguard-test-cmd"]))
+        let missing = spawn_and_wait_with(&v(&["/nonexistent/dbguard-test-cmd"]), &[])
             .err()
             .map(|e| e.code);
         assert_eq!(missing, Some(NOT_FOUND));
         assert_eq!(
-            spawn_and_wait(&v(&["X_TEST=5", "sh", "-c", "exit $X_TEST"]))
+            spawn_and_wait_with(&v(&["X_TEST=5", "sh", "-c", "exit $X_TEST"]), &[])
                 .map(|e| e.code)
                 .ok(),
             Some(5)

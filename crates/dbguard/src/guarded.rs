@@ -543,7 +543,11 @@ fn verify(target: &crate::target::ResolvedTarget, m: &Manifest) -> Verification 
 fn render_verification(v: &Verification, m: &Manifest, code: u8, elapsed: Duration, what: &str) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let subject = if what == "this command" { "the command" } else { what };
+    let subject = if what == "this command" {
+        "the command"
+    } else {
+        "the migration tool"
+    };
     let _ = writeln!(
         s,
         "\ndbguard: {subject} exited with {code} after {:.1} s; compared with snapshot {}:",

@@ -14,6 +14,7 @@ mod guarded;
 mod hooks;
 mod impact;
 mod mcp;
+mod migrate;
 mod output;
 mod plan;
 mod report;
@@ -69,6 +70,8 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Run the MCP server (stdio): safe database tools for agents.
     Mcp(commands::mcp::Args),
+    /// Schema changes without prompts: status, new, plan (rehearsed), apply (guarded), baseline.
+    Migrate(commands::migrate::Args),
     /// Internal: record a clone snapshot's row counts and checksums (runs in the background).
     #[command(hide = true)]
     SnapshotFinish(commands::snapshot::FinishArgs),
@@ -111,6 +114,7 @@ fn main() -> std::process::ExitCode {
         Command::Init(a) => commands::init::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Mcp(a) => commands::mcp::run(a),
+        Command::Migrate(a) => commands::migrate::run(a),
         Command::SnapshotFinish(a) => commands::snapshot::finish(a),
     };
     match result {

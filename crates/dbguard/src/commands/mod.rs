@@ -8,6 +8,7 @@ pub mod init;
 pub mod lint;
 pub mod log;
 pub mod mcp;
+pub mod migrate;
 pub mod run;
 pub mod snapshot;
 pub mod status;

@@ -134,6 +134,9 @@ pub struct RelatedTarget {
     pub source: String,
     /// Same database as the main target.
     pub same_as_target: bool,
+    /// The raw URL (never serialized or printed), for checks that connect.
+    #[serde(skip)]
+    pub url: Option<String>,
 }
 
 /// The engine a URL (or a file path) implies.
@@ -941,6 +944,7 @@ impl Resolver<'_> {
                 display,
                 source,
                 same_as_target: same,
+                url: Some(value),
             });
         }
     }
