@@ -20,6 +20,14 @@ pub trait Lookup {
 
     /// The `scripts` of package.json in the working directory, to expand `npm run X`.
     fn package_script(&self, name: &str) -> Option<String>;
+
+    /// Whether the Prisma project in the working directory configures a shadow database
+    /// (`shadowDatabaseUrl`) that is its main database, with `env` (the command's inline
+    /// assignments) in force. `None`: not configured, or not known.
+    fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
+        let _ = env;
+        None
+    }
 }
 
 /// A lookup that knows nothing: used by fuzzers and pure-text analysis.
@@ -46,6 +54,8 @@ pub struct MapLookup {
     pub files: BTreeMap<String, Vec<u8>>,
     pub data_dirs: Vec<String>,
     pub scripts: BTreeMap<String, String>,
+    /// What `prisma_shadow_is_main` answers.
+    pub prisma_shadow_is_main: Option<bool>,
 }
 
 impl Lookup for MapLookup {
@@ -64,5 +74,8 @@ impl Lookup for MapLookup {
     }
     fn package_script(&self, name: &str) -> Option<String> {
         self.scripts.get(name).cloned()
+    }
+    fn prisma_shadow_is_main(&self, _env: &[(String, String)]) -> Option<bool> {
+        self.prisma_shadow_is_main
     }
 }

@@ -71,6 +71,22 @@ impl Lookup for FsLookup {
         });
         pkg.as_ref()?.get("scripts")?.get(name)?.as_str().map(str::to_owned)
     }
+
+    /// Resolved without connecting (this runs in the hook): the URLs are compared by their
+    /// parts, with `localhost`, `127.0.0.1` and `::1` counting as one host. `dbguard migrate`
+    /// compares the servers' identities instead.
+    fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
+        crate::target::prisma::load(&self.cwd)?.shadow_url?;
+        let hint = dbguard_core::TargetHint {
+            tool: Some("prisma".into()),
+            env: env.to_vec(),
+            ..Default::default()
+        };
+        let req = crate::target::ResolveRequest::from_process(None, self.cwd.clone(), Some(hint));
+        let t = crate::target::resolve(&req).ok()?;
+        let shadow = t.related.iter().find(|r| r.role == "shadowDatabaseUrl")?;
+        Some(shadow.same_as_target)
+    }
 }
 
 /// A PostgreSQL cluster (PG_VERSION + base/), a MySQL datadir (ibdata1, mysql/),

@@ -44,6 +44,7 @@ impl Case {
                 .collect(),
             data_dirs: self.data_dirs.clone(),
             scripts: self.scripts.clone(),
+            ..MapLookup::default()
         }
     }
 }

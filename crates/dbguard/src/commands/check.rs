@@ -105,8 +105,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         print!("{}", report::render_findings(&analysis.findings, target.as_ref()));
         println!();
         println!("{}", report::next_step_for_check(&text, args.sql));
+        if let Some(a) = crate::migrate::doors::alternative_for(&analysis.findings) {
+            println!("Safe alternative: {a}.");
+        }
     } else {
         println!("ok: nothing destructive found");
+        if !args.sql && crate::migrate::doors::runs_prisma_migrate_dev(&text) {
+            println!("note: {}", crate::migrate::doors::migrate_dev_advice());
+        }
     }
     Ok(if destructive {
         crate::exit::BLOCKED

@@ -112,16 +112,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
 
 /// The non-destructive way to do what the command wanted, by tool.
 pub fn safe_alternative(plan: &Plan) -> String {
-    let tools: Vec<&str> = plan
-        .analysis
-        .findings
-        .iter()
-        .filter_map(|f| f.tool.as_deref())
-        .collect();
-    let mut s = if tools.contains(&"prisma") {
-        "generate a migration that keeps the data (`prisma migrate diff --from-schema-datasource prisma/schema.prisma --to-schema-datamodel prisma/schema.prisma --script` into a new migration folder, edit it to move data instead of dropping it) and apply it with `prisma migrate deploy`".to_string()
-    } else if tools.contains(&"drizzle-kit") {
-        "generate a migration with `drizzle-kit generate`, review and edit it so that it keeps the data, and apply it with `drizzle-kit migrate`".to_string()
+    let mut s = if let Some(a) = crate::migrate::doors::alternative_for(&plan.analysis.findings) {
+        a
     } else {
         "write a new migration that keeps the data (rename or copy instead of drop), and apply it through your migration tool".to_string()
     };

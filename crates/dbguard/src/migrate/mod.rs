@@ -22,6 +22,7 @@ pub mod baseline;
 pub mod catalog;
 pub mod check;
 pub mod ctx;
+pub mod doors;
 pub mod drift;
 pub mod drizzle;
 pub mod generate;

@@ -339,14 +339,36 @@ migrate baseline` (it proves the schemas equal first). Otherwise point DATABASE_
     out
 }
 
-/// The first line of a tool's error log that says what went wrong.
+/// What a tool's error log says went wrong: its first lines, before any stack trace
+/// (`0: sql_schema_connector::...`), joined; redacted and capped.
 pub fn first_error_line(logs: &str) -> String {
-    let interesting = logs
-        .lines()
-        .map(str::trim)
-        .find(|l| l.contains("ERROR") || l.contains("Error") || l.contains("error"))
-        .or_else(|| logs.lines().map(str::trim).find(|l| !l.is_empty()))
-        .unwrap_or("");
-    let s: String = interesting.chars().take(300).collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for l in logs.lines().map(str::trim) {
+        let trace = l
+            .split_once(':')
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            || l.starts_with("at ")
+            || l.starts_with("with ");
+        if trace {
+            break;
+        }
+        if !l.is_empty() && kept.len() < 4 {
+            kept.push(l);
+        }
+    }
+    let s: String = kept.join(": ").chars().take(400).collect();
     dbguard_core::redact::redact_text(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines() {
+        let logs = "external connector error\nNo such table: Nope\n   0: sql_schema_connector::apply_migration::apply_script\n           with x\n";
+        assert_eq!(first_error_line(logs), "external connector error: No such table: Nope");
+        let native = "Database error code: 42P01\n\nDatabase error:\nERROR: relation \"Nope\" does not exist\n\nDbError { severity: \"ERROR\" }";
+        assert!(first_error_line(native).contains("relation \"Nope\" does not exist"));
+    }
 }
