@@ -309,6 +309,11 @@ mod tests {
         .unwrap();
         assert_eq!(t, vec!["Post".to_string(), "User".to_string()]);
         assert!(touched_tables("ALTER TABLE (", Dialect::Postgres).is_none());
+        let t = touched_tables(
+            "DROP TABLE \"posts\" CASCADE;--> statement-breakpoint\nALTER TABLE \"users\" DROP COLUMN \"bio\";",
+            Dialect::Postgres,
+        );
+        assert_eq!(t, Some(vec!["posts".to_string(), "users".to_string()]));
         let t = touched_tables("ALTER TABLE users ADD x int; DROP TABLE posts;", Dialect::Sqlite).unwrap();
         assert_eq!(t, vec!["posts".to_string(), "users".to_string()]);
     }

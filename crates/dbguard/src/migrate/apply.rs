@@ -141,7 +141,13 @@ pub fn snapshot_need(ctx: &Ctx, plan: &Plan, pending: &[&Migration], existing: &
         Some(s) => format!("{s}.{}", ctx.project.history.table),
         None => ctx.project.history.table.clone(),
     });
-    let default_schema = ctx.project.history.schema.clone().unwrap_or_else(|| "public".into());
+    // Unqualified names live in Prisma's `?schema=` (its history schema), else in public
+    // (drizzle keeps its history in a schema of its own).
+    let default_schema = match ctx.project.tool {
+        ToolKind::Prisma => ctx.project.history.schema.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "public".into());
     let mut keep: Vec<String> = names
         .into_iter()
         .map(|n| if n.contains('.') { n } else { format!("{default_schema}.{n}") })
