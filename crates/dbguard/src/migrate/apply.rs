@@ -123,6 +123,11 @@ pub fn build_plan(ctx: &Ctx, pending: &[&Migration]) -> Plan {
 /// What to snapshot: the existing tables the migrations touch and the history table
 /// (the whole database when that cannot be told, and always for SQLite).
 pub fn snapshot_need(ctx: &Ctx, plan: &Plan, pending: &[&Migration], existing: &BTreeMap<String, u64>) -> SnapshotNeed {
+    if ctx.target.engine == Some(Engine::Sqlite) && !ctx.target.file.as_ref().is_some_and(|f| f.is_file()) {
+        return SnapshotNeed::NotPossible {
+            why: "the SQLite file does not exist yet (the first apply creates it): nothing to snapshot".into(),
+        };
+    }
     if ctx.target.engine != Some(Engine::Postgres) {
         return SnapshotNeed::Database;
     }

@@ -171,6 +171,20 @@ pub fn diff(project: &Project, scratch_url: &str, from_empty: bool) -> anyhow::R
             out.error_tail(15)
         );
     }
+    if out.stdout.trim().is_empty() {
+        // A diff with no change prints "-- This is an empty migration."; nothing at all
+        // means Prisma stopped without saying why (seen with an invalid schema). Unknown
+        // is not "no change".
+        bail!(
+            "`{}` ended without any output (exit 0), so its result is unknown: check the schema with `npx prisma validate`{}",
+            tool::shown("prisma", &["migrate", "diff", "..."]),
+            if out.stderr.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", out.error_tail(6))
+            }
+        );
+    }
     let sql = out.stdout;
     let meaningful = sql
         .lines()
