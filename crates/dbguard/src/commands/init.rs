@@ -38,6 +38,9 @@ pub struct Args {
     /// executable's absolute path).
     #[arg(long)]
     dbguard: Option<String>,
+    /// Also add db:migrate:new/plan/apply/status and db:backup scripts to package.json.
+    #[arg(long)]
+    scripts: bool,
 }
 
 /// Markers around the section dbguard adds to AGENTS.md / CLAUDE.md.
@@ -59,9 +62,18 @@ When a command is stopped:
   Only the user approves, with `dbguard approve <code>` in their own terminal.
 - After approval, run it as `dbguard run -- <command>` (snapshot, run, verify).
 
-Safe workflow: change the schema with a new migration that keeps the data (for Prisma:
-`npx prisma migrate diff ... --script` or `migrate dev --create-only`, review, then
-`npx prisma migrate deploy`). Use `dbguard status` to see which database you are on.";
+Schema changes (Prisma, drizzle-kit, SQL folders), never `migrate dev`, `migrate reset`,
+`db push` or `drizzle-kit push`:
+1. Edit the schema (prisma/schema.prisma, the drizzle schema, or a new .sql file).
+2. `dbguard migrate new <name>` writes the migration without a prompt and lists what it
+   would destroy, with the RENAME statement when a column looks renamed.
+3. `dbguard migrate plan` shows the pending migrations, the rows at stake and a rehearsal
+   on a throwaway copy.
+4. `dbguard migrate apply` snapshots and applies them. Exit 0: done. Exit 3: refused or
+   needs the user's approval (pass the sentence on; after `dbguard approve <code>`, run
+   `dbguard migrate apply` again). Exit 1: an error; read the message and its next step.
+5. `dbguard migrate status` says what is applied, pending or broken, with the next step.
+Use `dbguard status` to see which database you are on.";
 
 /// What `init` remembers about one file it changed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -205,6 +217,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     changes.push(c);
                 }
             }
+            if let Some(c) = super::init_scripts::uninstall(&project, args.dry_run)? {
+                changes.push(c);
+            }
         }
     } else {
         if agents.is_empty() {
@@ -253,6 +268,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
             if let Some(c) = write_config(&project, args.dry_run)? {
                 changes.push(c);
+            }
+            if args.scripts {
+                changes.extend(super::init_scripts::install(&project, &dbguard, args.dry_run)?);
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod doctor;
 pub mod hook;
 pub mod init;
+pub mod init_scripts;
 pub mod lint;
 pub mod log;
 pub mod mcp;
