@@ -199,7 +199,18 @@ fn wait_child(mut c: Command, argv: &[OsString], capture: bool) -> Result<(Child
     Ok((exit, captured))
 }
 
+/// The last signal that reached dbguard while a child ran (forwarded or not).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that reached dbguard while a child ran, if any (and forget it): a door that
+/// holds resources to clean up (scratch databases) stops after the child instead of going on.
+pub fn take_received_signal() -> Option<i32> {
+    let s = RECEIVED.swap(0, Ordering::SeqCst);
+    (s != 0).then_some(s)
+}
+
 extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    RECEIVED.store(sig, Ordering::SeqCst);
     // Terminal-generated signals (si_code SI_KERNEL) went to the child already.
     // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO handlers.
     let from_terminal = !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL;

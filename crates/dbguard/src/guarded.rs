@@ -51,6 +51,9 @@ pub struct Options<'a> {
     pub lift_command: String,
     /// Names the snapshot's trigger ("dbguard run").
     pub label: &'a str,
+    /// The approval code the caller names (MCP): only that code may approve the plan, and
+    /// a code that does not is refused instead of asked for again.
+    pub approval_code: Option<String>,
 }
 
 /// What the work reports back.
@@ -195,6 +198,25 @@ impl Guarded<'_> {
     fn approve(&self, work: &mut Work<'_>) -> anyhow::Result<Outcome> {
         let plan = self.plan;
         let what = self.opts.what;
+        if let Some(code) = &self.opts.approval_code {
+            return match approval::consume_code(plan, code)? {
+                Some(ok) => self.go(Consent::Code(ok.code), true, work),
+                None => {
+                    let msg = format!(
+                        "no approval for exactly this plan with code {code}: the user approves with `dbguard approve <code>` \
+in their own terminal; a code is used once, expires, and matches only the plan it was given for"
+                    );
+                    let mut e = audit::Entry::from_plan(plan, self.opts.door);
+                    e.outcome = outcome::REFUSED.into();
+                    e.approval = Some(approval::normalize_code(code).unwrap_or_else(|| "(not a code)".into()));
+                    e.detail = Some(msg.clone());
+                    self.record_refusal(&e);
+                    let mut r = Outcome::new(outcome::REFUSED, exit::BLOCKED);
+                    r.message = Some(msg);
+                    Ok(r)
+                }
+            };
+        }
         if let Some(ok) = approval::consume(plan)? {
             if self.human() {
                 eprintln!(

@@ -13,7 +13,7 @@ use dbguard_core::redact::redact_text;
 
 use crate::migrate::ctx::Ctx;
 use crate::migrate::status::Db;
-use crate::migrate::{apply, baseline, check, generate, planner, scratch};
+use crate::migrate::{apply, baseline, check, generate, planner};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -89,7 +89,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         } => apply(&common, plan, allow_production),
         Sub::Baseline { common } => baseline(&common),
     }?;
-    Ok(scratch::interrupted_code().unwrap_or(code))
+    Ok(code)
 }
 
 fn ctx(c: &Common) -> anyhow::Result<Ctx> {
@@ -302,6 +302,7 @@ fn apply(c: &Common, plan: Option<PathBuf>, allow_production: bool) -> anyhow::R
             json: c.json,
             allow_production,
             plan,
+            approval_code: None,
         },
     )?;
     if c.json {

@@ -93,6 +93,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         safe_alternative: safe_alternative(&plan),
         lift_command: format!("dbguard run --allow-production -- {}", plan.display),
         label: "dbguard run",
+        approval_code: None,
     };
     let mut work = |env: &[(String, String)]| Ran {
         exit: exec::spawn_and_wait_with(&a.command, env),

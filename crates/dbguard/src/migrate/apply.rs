@@ -33,6 +33,8 @@ pub struct Options {
     pub allow_production: bool,
     /// A plan from `dbguard migrate plan --json` the pending files must still match.
     pub plan: Option<PlanFile>,
+    /// MCP: the approval code the agent names.
+    pub approval_code: Option<String>,
 }
 
 /// After the tool ran.
@@ -246,6 +248,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Report> {
         safe_alternative: safe_alternative(ctx),
         lift_command: "dbguard migrate apply --allow-production".into(),
         label: "dbguard migrate apply",
+        approval_code: opts.approval_code.clone(),
     };
     let after: RefCell<Option<AfterCheck>> = RefCell::new(None);
     let mut work = |env: &[(String, String)]| -> Ran {

@@ -88,7 +88,7 @@ impl Copy {
 
 /// Rehearse `pending` (already known to be pending) on a copy of `target`.
 pub fn rehearse(project: &Project, target: &ResolvedTarget, pending: &[&Migration]) -> anyhow::Result<Rehearsal> {
-    scratch::catch_interrupts();
+    let _interrupts = scratch::InterruptGuard::new();
     let t0 = Instant::now();
     let (copy, how) = make_copy(project, target)?;
     let copy_ms = t0.elapsed().as_millis() as u64;

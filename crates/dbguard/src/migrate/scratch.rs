@@ -17,7 +17,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context};
 use dbguard_core::redact::redact_url;
@@ -32,41 +33,87 @@ pub const PREFIX: &str = "dbguard_scratch_";
 const COMMENT_PREFIX: &str = "dbguard scratch";
 
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+/// How many holders want signals caught, and the handlers to put back after the last.
+static HOLDERS: AtomicUsize = AtomicUsize::new(0);
+static SAVED: Mutex<Vec<(libc::c_int, libc::sigaction)>> = Mutex::new(Vec::new());
+const CAUGHT: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 extern "C" fn note_signal(sig: libc::c_int) {
     INTERRUPTED.store(sig, Ordering::SeqCst);
 }
 
-/// From now on SIGINT, SIGTERM and SIGHUP no longer kill dbguard at once: they are noted,
-/// and the next [`check_interrupted`] turns them into an error, so scratch databases and
-/// clusters are dropped on the way out. A tool running in the foreground gets the
-/// terminal's Ctrl-C itself and ends.
-pub fn catch_interrupts() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: installing a handler that only stores to an atomic (async-signal-safe).
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = note_signal as *const () as usize;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(sig, &action, std::ptr::null_mut());
+/// While one of these lives, SIGINT, SIGTERM and SIGHUP no longer kill dbguard at once:
+/// they are noted, the next [`check_interrupted`] turns them into an error (so scratch
+/// databases and clusters are dropped on the way out), and when the last guard goes the
+/// previous handlers come back and a noted signal is raised again, so the process ends
+/// the way it was asked to. A tool running in the foreground gets the terminal's Ctrl-C
+/// itself and ends.
+pub struct InterruptGuard(());
+
+impl InterruptGuard {
+    pub fn new() -> InterruptGuard {
+        if HOLDERS.fetch_add(1, Ordering::SeqCst) == 0 {
+            let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+            saved.clear();
+            for sig in CAUGHT {
+                // SAFETY: a handler that only stores to an atomic (async-signal-safe); the
+                // previous action is kept to be put back.
+                unsafe {
+                    let mut action: libc::sigaction = std::mem::zeroed();
+                    action.sa_sigaction = note_signal as *const () as usize;
+                    action.sa_flags = libc::SA_RESTART;
+                    libc::sigemptyset(&mut action.sa_mask);
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(sig, &action, &mut old) == 0 {
+                        saved.push((sig, old));
+                    }
+                }
+            }
+        }
+        InterruptGuard(())
+    }
+}
+
+impl Default for InterruptGuard {
+    fn default() -> Self {
+        InterruptGuard::new()
+    }
+}
+
+impl Drop for InterruptGuard {
+    fn drop(&mut self) {
+        if HOLDERS.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        let saved = std::mem::take(&mut *SAVED.lock().unwrap_or_else(|e| e.into_inner()));
+        for (sig, old) in saved {
+            // SAFETY: putting back the action sigaction gave us.
+            unsafe {
+                libc::sigaction(sig, &old, std::ptr::null_mut());
+            }
+        }
+        let sig = INTERRUPTED.swap(0, Ordering::SeqCst);
+        if sig != 0 {
+            // SAFETY: raise(3) with the signal that was delivered to us.
+            unsafe {
+                libc::raise(sig);
+            }
         }
     }
 }
 
-/// An error when a signal arrived (see [`catch_interrupts`]).
+/// An error when a signal arrived (see [`InterruptGuard`]), here or while a tool ran.
 pub fn check_interrupted() -> anyhow::Result<()> {
+    if let Some(sig) = crate::exec::take_received_signal() {
+        if HOLDERS.load(Ordering::SeqCst) > 0 {
+            INTERRUPTED.store(sig, Ordering::SeqCst);
+        }
+    }
     let sig = INTERRUPTED.load(Ordering::SeqCst);
     if sig != 0 {
         bail!("interrupted (signal {sig}); scratch databases are being dropped");
     }
     Ok(())
-}
-
-/// The exit code for an interruption (128 + signal), when there was one.
-pub fn interrupted_code() -> Option<u8> {
-    let sig = INTERRUPTED.load(Ordering::SeqCst);
-    (sig != 0).then(|| (128 + sig).clamp(0, 255) as u8)
 }
 
 enum Place {
@@ -85,6 +132,8 @@ pub struct Scratch {
     pub shown: String,
     place: Place,
     done: bool,
+    // Last: dropped after the cleanup, when it may raise a noted signal again.
+    _interrupts: InterruptGuard,
 }
 
 impl Scratch {
@@ -92,16 +141,13 @@ impl Scratch {
     /// `target: None` (or an unreachable one when `allow_unreachable`) means a private cluster
     /// of the newest installed PostgreSQL.
     pub fn create(target: Option<&ResolvedTarget>, allow_unreachable: bool) -> anyhow::Result<Scratch> {
-        catch_interrupts();
+        let guard = InterruptGuard::new();
         let Some(url) = target.and_then(|t| t.url.as_deref()) else {
-            return Scratch::in_cluster(None);
+            return Scratch::in_cluster(None, guard);
         };
         let admin = match admin_for(url) {
             Ok(a) => a,
-            Err(e) if allow_unreachable => {
-                let _ = e;
-                return Scratch::in_cluster(None);
-            }
+            Err(_) if allow_unreachable => return Scratch::in_cluster(None, guard),
             Err(e) => return Err(e),
         };
         let major = admin.pg.major()?;
@@ -118,18 +164,19 @@ impl Scratch {
                     admin_url: admin.url.clone(),
                 },
                 done: false,
+                _interrupts: guard,
             };
             s.ensure_empty()?;
             return Ok(s);
         }
-        Scratch::in_cluster(Some(major))
+        Scratch::in_cluster(Some(major), guard)
     }
 
     /// A copy of the target's database made with `CREATE DATABASE ... TEMPLATE` on its own
     /// server, when allowed there (not production, CREATEDB, no other sessions); `Ok(None)`
     /// otherwise (with why).
     pub fn clone_of(target: &ResolvedTarget) -> anyhow::Result<Result<Scratch, String>> {
-        catch_interrupts();
+        let guard = InterruptGuard::new();
         let url = target.url.as_deref().ok_or_else(|| anyhow!("no connection URL"))?;
         if target.environment == Environment::Production {
             return Ok(Err("the target is production: no scratch database goes on its server".into()));
@@ -160,10 +207,11 @@ impl Scratch {
             name,
             place: Place::Server { admin_url: admin.url },
             done: false,
+            _interrupts: guard,
         }))
     }
 
-    fn in_cluster(major: Option<u32>) -> anyhow::Result<Scratch> {
+    fn in_cluster(major: Option<u32>, guard: InterruptGuard) -> anyhow::Result<Scratch> {
         let cluster = TempCluster::start(major)?;
         let admin = Pg::connect(&cluster.url("postgres"))?;
         let name = new_name();
@@ -178,6 +226,7 @@ impl Scratch {
             name,
             place: Place::Cluster(cluster),
             done: false,
+            _interrupts: guard,
         })
     }
 
