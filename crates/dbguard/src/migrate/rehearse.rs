@@ -87,15 +87,38 @@ impl Copy {
 }
 
 /// Rehearse `pending` (already known to be pending) on a copy of `target`.
+///
+/// What does not need the copy runs while it is made: the schema file's SQL (Prisma's
+/// `migrate diff --from-empty`, `drizzle-kit export`) and, for a TEMPLATE copy whose name
+/// is chosen up front, the check of which database Prisma connects to.
 pub fn rehearse(project: &Project, target: &ResolvedTarget, pending: &[&Migration]) -> anyhow::Result<Rehearsal> {
     let _interrupts = scratch::InterruptGuard::new();
     let t0 = Instant::now();
-    let (copy, how) = make_copy(project, target)?;
-    let copy_ms = t0.elapsed().as_millis() as u64;
-    // Prove the tool points at the copy before it writes anything.
-    if project.tool == ToolKind::Prisma {
-        let env = super::tool::db_env(project, copy.url())?;
-        let seen = super::prisma::probe_database(project, &env)?;
+    let planned = scratch::new_name();
+    let planned_url = match target.engine {
+        Some(Engine::Postgres) => scratch::clone_url(target, &planned).ok(),
+        _ => None,
+    };
+    std::thread::scope(|scope| -> anyhow::Result<Rehearsal> {
+        // With a driver adapter even `diff --from-empty` connects: to the server's maintenance
+        // database (read-only; it exists before the copy does), retried on the copy if that fails.
+        let maintenance = match target.engine {
+            Some(Engine::Postgres) => target
+                .url
+                .as_deref()
+                .and_then(|u| crate::snapshot::pg::with_database(&super::pg::libpq_url(u).0, "postgres").ok()),
+            _ => target.url.clone(),
+        };
+        let schema_sql = scope.spawn(move || schema_sql_for(project, maintenance.as_deref()));
+        let early_probe = match (&planned_url, project.tool) {
+            (Some(u), ToolKind::Prisma) => {
+                let env = super::tool::db_env(project, u)?;
+                Some(scope.spawn(move || super::prisma::probe_database(project, &env)))
+            }
+            _ => None,
+        };
+        let (copy, how) = make_copy(project, target, &planned)?;
+        let copy_ms = t0.elapsed().as_millis() as u64;
         let expected = match &copy {
             Copy::Pg(s) => s.name.clone(),
             Copy::Sqlite { file, .. } => file
@@ -103,39 +126,64 @@ pub fn rehearse(project: &Project, target: &ResolvedTarget, pending: &[&Migratio
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         };
-        if seen != expected {
-            bail!(
-                "pointed at the copy {expected}, Prisma connects to \"{seen}\" instead: the project's prisma.config reads the \
-connection from somewhere dbguard does not set (it sets DATABASE_URL and the variables the datasource names). Nothing \
+        // Prove the tool points at the copy before it writes anything.
+        if project.tool == ToolKind::Prisma {
+            let seen = match early_probe {
+                Some(h) if expected == planned => h.join().map_err(|_| anyhow!("the probe panicked"))??,
+                _ => {
+                    let env = super::tool::db_env(project, copy.url())?;
+                    super::prisma::probe_database(project, &env)?
+                }
+            };
+            if seen != expected {
+                bail!(
+                    "pointed at the copy {expected}, Prisma connects to \"{seen}\" instead: the project's prisma.config reads \
+the connection from somewhere dbguard does not set (it sets DATABASE_URL and the variables the datasource names). Nothing \
 was applied. Make prisma.config read DATABASE_URL (or the datasource's variable)."
-            );
+                );
+            }
         }
-    }
-    let t1 = Instant::now();
-    let out = super::apply_with_tool(project, copy.url(), &[], false)?;
-    let apply_ms = t1.elapsed().as_millis() as u64;
-    let mut r = Rehearsal {
-        copy: how,
-        copy_ms,
-        ok: out.ok(),
-        exit_code: out.exit.code as i32,
-        apply_ms,
-        migrations: Vec::new(),
-        error: (!out.ok()).then(|| out.error_tail(12)),
-        schema_check: None,
-        note: None,
-        total_ms: 0,
-    };
-    r.migrations = per_migration(project, &copy, pending, out.ok());
-    if r.ok {
-        match schema_check(project, target, &copy) {
-            Ok(c) => r.schema_check = c,
-            Err(e) => r.note = Some(redact_text(&format!("schema file not compared: {e:#}"))),
+        let t1 = Instant::now();
+        let out = super::apply_with_tool(project, copy.url(), &[], false)?;
+        let apply_ms = t1.elapsed().as_millis() as u64;
+        let mut r = Rehearsal {
+            copy: how,
+            copy_ms,
+            ok: out.ok(),
+            exit_code: out.exit.code as i32,
+            apply_ms,
+            migrations: Vec::new(),
+            error: (!out.ok()).then(|| out.error_tail(12)),
+            schema_check: None,
+            note: None,
+            total_ms: 0,
+        };
+        r.migrations = per_migration(project, &copy, pending, out.ok());
+        let schema_sql = match schema_sql.join().map_err(|_| anyhow!("the schema export panicked"))? {
+            Err(_) if project.tool == ToolKind::Prisma => schema_sql_for(project, Some(copy.url())),
+            other => other,
+        };
+        if r.ok {
+            match schema_sql.and_then(|sql| match sql {
+                Some(sql) => schema_check(project, target, &copy, &sql).map(Some),
+                None => Ok(None),
+            }) {
+                Ok(c) => r.schema_check = c,
+                Err(e) => r.note = Some(redact_text(&format!("schema file not compared: {e:#}"))),
+            }
         }
+        drop_copy(copy)?;
+        r.total_ms = t0.elapsed().as_millis() as u64;
+        Ok(r)
+    })
+}
+
+/// The schema file's SQL from nothing, for the comparison after the rehearsal.
+fn schema_sql_for(project: &Project, any_url: Option<&str>) -> anyhow::Result<Option<String>> {
+    match (project.tool, any_url) {
+        (ToolKind::Sql, _) | (_, None) => Ok(None),
+        (_, Some(u)) => super::schema_sql(project, u),
     }
-    drop_copy(copy)?;
-    r.total_ms = t0.elapsed().as_millis() as u64;
-    Ok(r)
 }
 
 fn drop_copy(copy: Copy) -> anyhow::Result<()> {
@@ -148,11 +196,11 @@ fn drop_copy(copy: Copy) -> anyhow::Result<()> {
     }
 }
 
-fn make_copy(project: &Project, target: &ResolvedTarget) -> anyhow::Result<(Copy, String)> {
+fn make_copy(project: &Project, target: &ResolvedTarget, name: &str) -> anyhow::Result<(Copy, String)> {
     match target.engine {
         Some(Engine::Sqlite) => sqlite_copy(target),
         Some(Engine::Postgres) => {
-            let why = match Scratch::clone_of(target)? {
+            let why = match Scratch::clone_of(target, name)? {
                 Ok(s) => {
                     let how = format!("CREATE DATABASE ... TEMPLATE: {}", s.shown);
                     return Ok((Copy::Pg(s), how));
@@ -315,34 +363,16 @@ fn per_migration(project: &Project, copy: &Copy, pending: &[&Migration], ok: boo
         .collect()
 }
 
-/// Compare the rehearsed copy with what the schema file describes (Prisma: `migrate diff
-/// --from-empty`; drizzle: `drizzle-kit export`), built in a scratch database.
-fn schema_check(project: &Project, target: &ResolvedTarget, copy: &Copy) -> anyhow::Result<Option<SchemaCheck>> {
+/// Compare the rehearsed copy with what the schema file describes (`sql`: the schema
+/// built from nothing), built in a scratch database (SQLite: in memory).
+fn schema_check(project: &Project, target: &ResolvedTarget, copy: &Copy, sql: &str) -> anyhow::Result<SchemaCheck> {
     let ex = drift::exclude_for(project);
-    let sql = match project.tool {
-        ToolKind::Prisma | ToolKind::Drizzle => {
-            let scratch_for_prisma;
-            let url = match copy {
-                // `diff --from-empty` needs no database, but an adapter config wants a URL.
-                Copy::Pg(s) => s.url.clone(),
-                Copy::Sqlite { url, .. } => {
-                    scratch_for_prisma = url.clone();
-                    scratch_for_prisma
-                }
-            };
-            match super::schema_sql(project, &url)? {
-                Some(s) => s,
-                None => return Ok(None),
-            }
-        }
-        ToolKind::Sql => return Ok(None),
-    };
     let (expected, actual): (Catalog, Catalog) = match copy {
         Copy::Pg(s) => {
             let fresh = Scratch::create(Some(target), false)?;
             let pg = Pg::connect(&fresh.url)?;
             drift::prepare_search_path(&pg, project)?;
-            pg.batch(&sql).map_err(|e| {
+            pg.batch(sql).map_err(|e| {
                 anyhow!(
                     "the schema file's SQL does not apply on an empty database: {}",
                     crate::engine::pg_connect::describe_pg_error(&e)
@@ -356,7 +386,7 @@ fn schema_check(project: &Project, target: &ResolvedTarget, copy: &Copy) -> anyh
         }
         Copy::Sqlite { file, .. } => {
             let mem = rusqlite::Connection::open_in_memory()?;
-            mem.execute_batch(&sql)
+            mem.execute_batch(sql)
                 .context("the schema file's SQL does not apply on an empty database")?;
             let expected = catalog::describe_sqlite(&mem, &ex)?;
             let actual = catalog::describe_sqlite(&rusqlite::Connection::open(file)?, &ex)?;
@@ -364,11 +394,11 @@ fn schema_check(project: &Project, target: &ResolvedTarget, copy: &Copy) -> anyh
         }
     };
     let diffs = expected.diff(&actual);
-    Ok(Some(SchemaCheck {
+    Ok(SchemaCheck {
         matches: diffs.is_empty(),
         lines: diffs
             .iter()
             .map(|d| d.line("the database after the migrations", "the schema file"))
             .collect(),
-    }))
+    })
 }

@@ -175,7 +175,7 @@ impl Scratch {
     /// A copy of the target's database made with `CREATE DATABASE ... TEMPLATE` on its own
     /// server, when allowed there (not production, CREATEDB, no other sessions); `Ok(None)`
     /// otherwise (with why).
-    pub fn clone_of(target: &ResolvedTarget) -> anyhow::Result<Result<Scratch, String>> {
+    pub fn clone_of(target: &ResolvedTarget, name: &str) -> anyhow::Result<Result<Scratch, String>> {
         let guard = InterruptGuard::new();
         let url = target.url.as_deref().ok_or_else(|| anyhow!("no connection URL"))?;
         if target.environment == Environment::Production {
@@ -197,12 +197,12 @@ impl Scratch {
             )));
         }
         drop_orphans(&admin.pg);
-        let name = new_name();
+        let name = name.to_string();
         if let Err(e) = create_db(&admin.pg, &name, Some(&db)) {
             return Ok(Err(format!("{e:#}")));
         }
         Ok(Ok(Scratch {
-            url: with_database(&super::pg::libpq_url(url).0, &name)?,
+            url: clone_url(target, &name)?,
             shown: format!("{name} (a TEMPLATE copy of {db}) on {}", server_of(url)),
             name,
             place: Place::Server { admin_url: admin.url },
@@ -317,7 +317,14 @@ fn can_create(pg: &Pg) -> bool {
     .unwrap_or(false)
 }
 
-fn new_name() -> String {
+/// The URL a TEMPLATE copy named `name` of the target will have.
+pub fn clone_url(target: &ResolvedTarget, name: &str) -> anyhow::Result<String> {
+    let url = target.url.as_deref().ok_or_else(|| anyhow!("no connection URL"))?;
+    with_database(&super::pg::libpq_url(url).0, name)
+}
+
+/// A fresh scratch database name.
+pub fn new_name() -> String {
     let mut b = [0u8; 6];
     crate::audit::fill_random(&mut b);
     format!("{PREFIX}{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
