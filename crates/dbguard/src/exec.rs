@@ -137,7 +137,8 @@ pub fn capture_command(c: Command, argv: &[OsString]) -> Result<(ChildExit, Capt
 fn wait_child(mut c: Command, argv: &[OsString], capture: bool) -> Result<(ChildExit, Option<Captured>), SpawnError> {
     use std::io::Read;
     if capture {
-        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
     }
     let guard = ForwardGuard::install();
     let mut child = c.spawn().map_err(|e| spawn_error(argv, e))?;
@@ -330,7 +331,9 @@ mod tests {
     #[test]
     fn exit_codes_pass_through() {
         assert_eq!(
-            spawn_and_wait_with(&v(&["sh", "-c", "exit 7"]), &[]).map(|e| e.code).ok(),
+            spawn_and_wait_with(&v(&["sh", "-c", "exit 7"]), &[])
+                .map(|e| e.code)
+                .ok(),
             Some(7)
         );
         let killed = spawn_and_wait_with(&v(&["sh", "-c", "kill -TERM $$"]), &[]).ok();

@@ -229,7 +229,10 @@ in their own terminal; a code is used once, expires, and matches only the plan i
         match confirm::interactive_human() {
             Ok(()) => {
                 let word = plan.confirmation_word();
-                eprintln!("dbguard: DESTRUCTIVE: {what} would destroy data.\n{}", plan.render_text());
+                eprintln!(
+                    "dbguard: DESTRUCTIVE: {what} would destroy data.\n{}",
+                    plan.render_text()
+                );
                 let prompt = format!(
                     "Type the database name ({word}) to {}, or anything else to cancel: ",
                     if self.snapshot_need().and_then(scope_of).is_some() {
@@ -292,7 +295,10 @@ in their own terminal; a code is used once, expires, and matches only the plan i
                 match confirm::interactive_human() {
                     Ok(()) => {
                         let word = plan.confirmation_word();
-                        eprintln!("dbguard: PRODUCTION: {what} would destroy data.\n{}", plan.render_text());
+                        eprintln!(
+                            "dbguard: PRODUCTION: {what} would destroy data.\n{}",
+                            plan.render_text()
+                        );
                         let first = confirm::typed(
                             &format!("Type the production database name ({word}) to lift the block: "),
                             &word,
@@ -417,10 +423,7 @@ in their own terminal; a code is used once, expires, and matches only the plan i
             );
             report.outcome = "audit_failed";
             report.code = exit::ERROR;
-            report.message = Some(format!(
-                "audit log not writable; {} did not run: {msg}",
-                self.opts.what
-            ));
+            report.message = Some(format!("audit log not writable; {} did not run: {msg}", self.opts.what));
             return Ok(report);
         }
         let env = approved_environment(&consent, plan);
@@ -477,7 +480,10 @@ in their own terminal; a code is used once, expires, and matches only the plan i
             ));
             report.verification = Some(v);
         } else if self.human() && want_snapshot && manifest.is_none() {
-            eprintln!("dbguard: no snapshot was taken for {}; nothing to verify against.", self.opts.what);
+            eprintln!(
+                "dbguard: no snapshot was taken for {}; nothing to verify against.",
+                self.opts.what
+            );
         }
         if let Some(extra) = ran.detail {
             done.detail = Some(match done.detail.take() {

@@ -41,7 +41,11 @@ fn check_names_the_workflow() {
     }
     let out = world.dbguard(dir.path(), &["check", "npx prisma migrate dev"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(WORKFLOW), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(WORKFLOW),
+        "{}",
+        describe(&out)
+    );
 }
 
 fn hook(world: &World, dir: &std::path::Path, command: &str) -> serde_json::Value {
@@ -73,7 +77,10 @@ fn hook(world: &World, dir: &std::path::Path, command: &str) -> serde_json::Valu
 fn the_hook_names_the_workflow() {
     let dir = prisma_project();
     let world = World::new().env("DATABASE_URL", "postgres://app@localhost:5432/app");
-    for cmd in ["npx prisma migrate reset --force", "npx prisma migrate dev --name add_status"] {
+    for cmd in [
+        "npx prisma migrate reset --force",
+        "npx prisma migrate dev --name add_status",
+    ] {
         let v = hook(&world, dir.path(), cmd);
         let o = &v["hookSpecificOutput"];
         assert_eq!(o["permissionDecision"], "deny", "{cmd}: {v}");
@@ -82,7 +89,10 @@ fn the_hook_names_the_workflow() {
     }
     // dbguard's own migrate commands are the way forward: allowed.
     let v = hook(&world, dir.path(), "dbguard migrate apply");
-    assert!(v.is_null() || v["hookSpecificOutput"]["permissionDecision"] != "deny", "{v}");
+    assert!(
+        v.is_null() || v["hookSpecificOutput"]["permissionDecision"] != "deny",
+        "{v}"
+    );
 }
 
 #[test]
@@ -97,7 +107,10 @@ fn init_note_and_scripts_round_trip() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let note = std::fs::read_to_string(dir.path().join("CLAUDE.md")).unwrap();
-    assert!(note.contains("dbguard migrate new <name>") && note.contains("dbguard migrate apply"), "{note}");
+    assert!(
+        note.contains("dbguard migrate new <name>") && note.contains("dbguard migrate apply"),
+        "{note}"
+    );
     let workflow = &note[note.find("Schema changes").expect("workflow section")..];
     assert!(!workflow.contains("..."), "the workflow is exact: {workflow}");
     let v: serde_json::Value =
@@ -110,7 +123,10 @@ fn init_note_and_scripts_round_trip() {
     assert_eq!(s["db:migrate:apply"], "dbguard migrate apply");
     assert_eq!(s["db:migrate:status"], "dbguard migrate status");
     // Idempotent.
-    let out = world.dbguard(dir.path(), &["init", "--agent", "claude", "--scripts", "--dbguard", "dbguard"]);
+    let out = world.dbguard(
+        dir.path(),
+        &["init", "--agent", "claude", "--scripts", "--dbguard", "dbguard"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     // Uninstall: exactly what was there before.
     let out = world.dbguard(dir.path(), &["init", "--uninstall"]);
@@ -118,12 +134,19 @@ fn init_note_and_scripts_round_trip() {
     assert_eq!(std::fs::read_to_string(dir.path().join("package.json")).unwrap(), pkg);
 
     // A package.json edited after init keeps the edit; only init's scripts go.
-    let out = world.dbguard(dir.path(), &["init", "--agent", "claude", "--scripts", "--dbguard", "dbguard"]);
+    let out = world.dbguard(
+        dir.path(),
+        &["init", "--agent", "claude", "--scripts", "--dbguard", "dbguard"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("package.json")).unwrap()).unwrap();
     v["scripts"]["test"] = "vitest".into();
-    std::fs::write(dir.path().join("package.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
     let out = world.dbguard(dir.path(), &["init", "--uninstall"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let v: serde_json::Value =

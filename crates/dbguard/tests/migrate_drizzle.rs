@@ -36,11 +36,19 @@ fn scenario_8_drizzle() {
     let original = content(cluster, &db);
 
     // An added column: one new migration, applied without approval, rows kept.
-    edit(&project.dir, "drizzle/schema.ts", "  bio: text('bio'),\n", "  bio: text('bio'),\n  status: text('status'),\n");
+    edit(
+        &project.dir,
+        "drizzle/schema.ts",
+        "  bio: text('bio'),\n",
+        "  bio: text('bio'),\n  status: text('status'),\n",
+    );
     let files_before = entries(&out_dir);
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "add_status", "--json"], 0);
     assert_eq!(v["result"], "written", "{v}");
-    let new_files: Vec<String> = entries(&out_dir).into_iter().filter(|f| !files_before.contains(f)).collect();
+    let new_files: Vec<String> = entries(&out_dir)
+        .into_iter()
+        .filter(|f| !files_before.contains(f))
+        .collect();
     assert_eq!(new_files.len(), 1, "{new_files:?}");
     let sql = std::fs::read_to_string(out_dir.join(&new_files[0])).unwrap();
     assert!(sql.contains("ADD COLUMN \"status\""), "{sql}");
@@ -52,7 +60,12 @@ fn scenario_8_drizzle() {
     assert_eq!(rows(cluster, &db, "users").len(), 2);
 
     // A rename: drizzle-kit would ask; nothing is written.
-    edit(&project.dir, "drizzle/schema.ts", "  bio: text('bio'),\n", "  about: text('about'),\n");
+    edit(
+        &project.dir,
+        "drizzle/schema.ts",
+        "  bio: text('bio'),\n",
+        "  about: text('about'),\n",
+    );
     let files_before = entries(&out_dir);
     let journal_before = std::fs::read(out_dir.join("meta/_journal.json")).unwrap();
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "rename", "--json"], 3);
@@ -60,8 +73,16 @@ fn scenario_8_drizzle() {
     assert!(v["message"].as_str().unwrap().contains("column"), "{v}");
     assert!(v["next_step"].as_str().unwrap().contains("--custom"), "{v}");
     assert_eq!(entries(&out_dir), files_before, "files written after a question");
-    assert_eq!(std::fs::read(out_dir.join("meta/_journal.json")).unwrap(), journal_before);
-    edit(&project.dir, "drizzle/schema.ts", "  about: text('about'),\n", "  bio: text('bio'),\n");
+    assert_eq!(
+        std::fs::read(out_dir.join("meta/_journal.json")).unwrap(),
+        journal_before
+    );
+    edit(
+        &project.dir,
+        "drizzle/schema.ts",
+        "  about: text('about'),\n",
+        "  bio: text('bio'),\n",
+    );
 
     // An entry merged from another branch, older than the newest applied one.
     let journal_path = out_dir.join("meta/_journal.json");
@@ -71,7 +92,11 @@ fn scenario_8_drizzle() {
         "idx": 9, "version": "7", "when": first_when + 1, "tag": "0009_from_branch", "breakpoints": true
     }));
     std::fs::write(&journal_path, serde_json::to_vec_pretty(&journal).unwrap()).unwrap();
-    std::fs::write(out_dir.join("0009_from_branch.sql"), "ALTER TABLE \"users\" ADD COLUMN \"branch\" text;").unwrap();
+    std::fs::write(
+        out_dir.join("0009_from_branch.sql"),
+        "ALTER TABLE \"users\" ADD COLUMN \"branch\" text;",
+    )
+    .unwrap();
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 3);
     assert_eq!(v["out_of_order"][0], "0009_from_branch", "{v}");
     assert!(v["issues"][0]["detail"].as_str().unwrap().contains("skip"), "{v}");
@@ -82,7 +107,11 @@ fn scenario_8_drizzle() {
 
     // Drop a table and a column: approval, then applied; the snapshot restores the rows.
     let before_drop = content(cluster, &db);
-    std::fs::copy(project.dir.join("drizzle/schema.reduced.ts"), project.dir.join("drizzle/schema.ts")).unwrap();
+    std::fs::copy(
+        project.dir.join("drizzle/schema.reduced.ts"),
+        project.dir.join("drizzle/schema.ts"),
+    )
+    .unwrap();
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "cleanup", "--json"], 0);
     assert!(v["findings"].to_string().contains("drop_table"), "{v}");
     let out = agent(&world, &project.dir, &["migrate", "plan", "--json"]);

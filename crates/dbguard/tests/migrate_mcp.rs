@@ -135,7 +135,13 @@ fn mcp_migrate_tools_with_an_approval_code() {
     let (_, v) = m.call("db_migrate_apply", serde_json::json!({}));
     assert_eq!(v["result"], "needs_approval", "{v}");
     let code = v["approval_code"].as_str().expect("approval code").to_string();
-    assert!(v["message"].as_str().unwrap().contains(&format!("dbguard approve {code}")), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("dbguard approve {code}")),
+        "{v}"
+    );
     assert_eq!(cluster.psql(&db, "SELECT count(*) FROM items"), "2");
 
     // A made-up code approves nothing; the user's approval does, once.

@@ -53,8 +53,16 @@ fn scenario_9_plain_sql_on_postgres() {
     let cluster = &testpg::Cluster::start();
     let project = tempfile::tempdir().unwrap();
     let dir = project.path();
-    write(dir, "migrations/001_users.sql", "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL);\n");
-    write(dir, "migrations/002_posts.sql", "CREATE TABLE posts (id serial PRIMARY KEY, title text);\n");
+    write(
+        dir,
+        "migrations/001_users.sql",
+        "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL);\n",
+    );
+    write(
+        dir,
+        "migrations/002_posts.sql",
+        "CREATE TABLE posts (id serial PRIMARY KEY, title text);\n",
+    );
     write(dir, "apply.sh", PG_APPLY);
     let db = cluster.create_db("mig_plain");
     let world = World::new().env("DATABASE_URL", &cluster.url(&db));
@@ -65,7 +73,10 @@ fn scenario_9_plain_sql_on_postgres() {
     assert_eq!(v["tool"], "sql", "{v}");
     let v = agent_ok(&world, dir, &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "applied", "{v}");
-    cluster.psql(&db, "INSERT INTO users (email) VALUES ('a@x'), ('b@x'); INSERT INTO posts (title) VALUES ('t')");
+    cluster.psql(
+        &db,
+        "INSERT INTO users (email) VALUES ('a@x'), ('b@x'); INSERT INTO posts (title) VALUES ('t')",
+    );
 
     // A destructive one: plan measures it and rehearses it on a copy; apply needs approval.
     write(dir, "migrations/003_drop_posts.sql", "DROP TABLE posts;\n");
@@ -75,13 +86,21 @@ fn scenario_9_plain_sql_on_postgres() {
     assert_eq!(p["pending"][0]["findings"][0]["kind"], "drop_table", "{p}");
     assert_eq!(p["rehearsal"]["ok"], true, "{p}");
     assert!(p["rehearsal"]["copy"].as_str().unwrap().contains("TEMPLATE"), "{p}");
-    assert_eq!(cluster.psql(&db, "SELECT count(*) FROM posts"), "1", "the plan touched the database");
+    assert_eq!(
+        cluster.psql(&db, "SELECT count(*) FROM posts"),
+        "1",
+        "the plan touched the database"
+    );
     let v = agent_ok(&world, dir, &["migrate", "apply", "--json"], 3);
     assert_eq!(v["result"], "needs_approval", "{v}");
 
     // A non-destructive one alongside is fine once the destructive one is gone.
     std::fs::remove_file(dir.join("migrations/003_drop_posts.sql")).unwrap();
-    write(dir, "migrations/003_index.sql", "CREATE INDEX users_email ON users (email);\n");
+    write(
+        dir,
+        "migrations/003_index.sql",
+        "CREATE INDEX users_email ON users (email);\n",
+    );
     let v = agent_ok(&world, dir, &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "applied", "{v}");
     let v = agent_ok(&world, dir, &["migrate", "status", "--json"], 0);
@@ -114,7 +133,8 @@ fn scenario_9_sqlite_with_dbmate_files() {
     let v = agent_ok(&world, dir, &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "applied", "{v}");
     let conn = rusqlite::Connection::open(dir.join("app.db")).unwrap();
-    conn.execute_batch("INSERT INTO users (email, bio) VALUES ('a@x', 'hi'), ('b@x', NULL)").unwrap();
+    conn.execute_batch("INSERT INTO users (email, bio) VALUES ('a@x', 'hi'), ('b@x', NULL)")
+        .unwrap();
     drop(conn);
 
     // Adding a column: the `down` section (DROP TABLE) is not what is applied.
@@ -136,7 +156,8 @@ fn scenario_9_sqlite_with_dbmate_files() {
 
     // Drift: a column added by hand.
     let conn = rusqlite::Connection::open(dir.join("app.db")).unwrap();
-    conn.execute_batch("ALTER TABLE users ADD COLUMN sneaky INTEGER").unwrap();
+    conn.execute_batch("ALTER TABLE users ADD COLUMN sneaky INTEGER")
+        .unwrap();
     drop(conn);
     let v = agent_ok(&world, dir, &["migrate", "status", "--json"], 3);
     assert!(v["issues"].to_string().contains("sneaky"), "{v}");
@@ -169,19 +190,35 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
     world.set_config("[migrate]\ntool = \"flyway\"\n");
     let out = agent(&world, project.path(), &["migrate", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a tool dbguard migrate knows"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a tool dbguard migrate knows"),
+        "{}",
+        describe(&out)
+    );
     world.set_config("");
 
     // Nothing to migrate with.
     let out = agent(&world, project.path(), &["migrate", "new", "x"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no migrations setup found"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no migrations setup found"),
+        "{}",
+        describe(&out)
+    );
 
     // prisma.config.ts without a schema file.
-    write(project.path(), "prisma.config.ts", "export default { schema: 'prisma/schema.prisma' }\n");
+    write(
+        project.path(),
+        "prisma.config.ts",
+        "export default { schema: 'prisma/schema.prisma' }\n",
+    );
     let out = agent(&world, project.path(), &["migrate", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no Prisma schema was found"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no Prisma schema was found"),
+        "{}",
+        describe(&out)
+    );
 
     // A broken schema: Prisma's own error, nothing written, no scratch database left.
     let e2e = e2e_support::Project::new("mig_broken", &["prisma", "prisma.config.ts"]);
@@ -196,7 +233,11 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
     // (tests/e2e's prisma.config.ts unrefs Prisma's timers, and an invalid schema then ends
     // the diff without a word: dbguard takes no output as "unknown", never "no change".)
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Strin") || err.contains("prisma validate"), "{}", describe(&out));
+    assert!(
+        err.contains("Strin") || err.contains("prisma validate"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(migrate_support::entries(&e2e.dir.join("prisma/migrations")), before);
     assert!(scratch_dbs(cluster).is_empty(), "{:?}", scratch_dbs(cluster));
 
@@ -216,7 +257,10 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
     let v = agent_ok(&limited, plain.path(), &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "applied", "{v}");
     let v = agent_ok(&limited, plain.path(), &["migrate", "status", "--json"], 0);
-    assert_eq!(v["drift"]["checked"], true, "the drift check needs a private cluster: {v}");
+    assert_eq!(
+        v["drift"]["checked"], true,
+        "the drift check needs a private cluster: {v}"
+    );
     assert!(scratch_dbs(cluster).is_empty(), "{:?}", scratch_dbs(cluster));
     std::thread::sleep(std::time::Duration::from_secs(2));
     let leftovers: Vec<String> = std::fs::read_dir(std::env::temp_dir())
@@ -237,7 +281,11 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
     let e2e2 = e2e_support::Project::new("mig_dead", &["prisma", "prisma.config.ts"]);
     let out = agent(&dead, &e2e2.dir, &["migrate", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot connect"),
+        "{}",
+        describe(&out)
+    );
     let out = agent(&dead, &e2e2.dir, &["migrate", "apply", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
 }

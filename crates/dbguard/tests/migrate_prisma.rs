@@ -47,7 +47,12 @@ fn scenario_1_add_a_column_new_then_apply() {
     let cluster = &testpg::Cluster::start();
     let (project, db, world) = prepared(cluster, "mig_add");
     let before = content(cluster, &db);
-    edit(&project.dir, "prisma/schema.prisma", "  bio   String?\n", "  bio   String?\n  status String @default(\"active\")\n");
+    edit(
+        &project.dir,
+        "prisma/schema.prisma",
+        "  bio   String?\n",
+        "  bio   String?\n  status String @default(\"active\")\n",
+    );
     let dirs_before = entries(&migrations_dir(&project));
 
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "add_status", "--json"], 0);
@@ -57,10 +62,17 @@ fn scenario_1_add_a_column_new_then_apply() {
     assert_eq!(added.len(), 1, "{dirs_after:?}");
     assert!(added[0].ends_with("_add_status") && added[0].len() == "20260101000000_add_status".len());
     let sql = std::fs::read_to_string(migrations_dir(&project).join(added[0]).join("migration.sql")).unwrap();
-    assert!(sql.contains("ALTER TABLE \"User\" ADD COLUMN") && sql.contains("\"status\""), "{sql}");
+    assert!(
+        sql.contains("ALTER TABLE \"User\" ADD COLUMN") && sql.contains("\"status\""),
+        "{sql}"
+    );
     assert!(!sql.contains("DROP"), "{sql}");
     assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
-    assert!(scratch_dbs(cluster).is_empty(), "scratch left: {:?}", scratch_dbs(cluster));
+    assert!(
+        scratch_dbs(cluster).is_empty(),
+        "scratch left: {:?}",
+        scratch_dbs(cluster)
+    );
 
     // Nothing destructive: no approval needed, a snapshot of what it touches, every row kept.
     let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json"], 0);
@@ -73,7 +85,11 @@ fn scenario_1_add_a_column_new_then_apply() {
     assert_eq!(now[0].len(), before[0].len(), "users lost");
     assert!(now[0].iter().all(|r| r.contains("\"status\":\"active\"")), "{now:?}");
     let out = world.dbguard(&project.dir, &["snapshots", "--json"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&snap), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&snap),
+        "{}",
+        describe(&out)
+    );
 
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 0);
     assert_eq!(v["clean"], true, "{v}");
@@ -107,7 +123,12 @@ fn scenario_2_drop_needs_approval_then_restore() {
     )
     .unwrap();
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "cleanup", "--json"], 0);
-    let kinds: Vec<&str> = v["findings"].as_array().unwrap().iter().filter_map(|f| f["kind"].as_str()).collect();
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
     assert!(kinds.contains(&"drop_table") && kinds.contains(&"drop_column"), "{v}");
 
     let out = agent(&world, &project.dir, &["migrate", "plan", "--json"]);
@@ -125,7 +146,12 @@ fn scenario_2_drop_needs_approval_then_restore() {
 
     let plan_file = world.dir.path().join("plan.json");
     let plan_arg = plan_file.to_str().unwrap();
-    let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json", "--plan", plan_arg], 3);
+    let v = agent_ok(
+        &world,
+        &project.dir,
+        &["migrate", "apply", "--json", "--plan", plan_arg],
+        3,
+    );
     assert_eq!(v["result"], "needs_approval", "{v}");
     let code = v["guarded"]["approval"]["code"].as_str().expect("code").to_string();
     assert_eq!(content(cluster, &db), original, "data changed without approval");
@@ -134,7 +160,12 @@ fn scenario_2_drop_needs_approval_then_restore() {
     assert_eq!(status, 0, "{screen}");
     assert!(screen.contains("DROP TABLE"), "{screen}");
 
-    let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json", "--plan", plan_arg], 0);
+    let v = agent_ok(
+        &world,
+        &project.dir,
+        &["migrate", "apply", "--json", "--plan", plan_arg],
+        0,
+    );
     assert_eq!(v["result"], "applied", "{v}");
     assert_eq!(v["guarded"]["approval_used"], code.as_str(), "{v}");
     assert!(!table_exists(cluster, &db, "Post"));
@@ -153,16 +184,28 @@ fn scenario_2_drop_needs_approval_then_restore() {
 fn scenario_3_rename_is_reported() {
     let cluster = &testpg::Cluster::start();
     let (project, _db, world) = prepared(cluster, "mig_rename");
-    edit(&project.dir, "prisma/schema.prisma", "  bio   String?\n", "  about String?\n");
+    edit(
+        &project.dir,
+        "prisma/schema.prisma",
+        "  bio   String?\n",
+        "  about String?\n",
+    );
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "rename_bio", "--json"], 0);
     let r = &v["probable_renames"][0];
     assert_eq!(r["from"], "bio", "{v}");
     assert_eq!(r["to"], "about", "{v}");
-    assert_eq!(r["statement"], "ALTER TABLE \"User\" RENAME COLUMN \"bio\" TO \"about\";", "{v}");
+    assert_eq!(
+        r["statement"], "ALTER TABLE \"User\" RENAME COLUMN \"bio\" TO \"about\";",
+        "{v}"
+    );
     assert!(v["next_step"].as_str().unwrap().contains("RENAME COLUMN"), "{v}");
     // The text output names it too.
     let out = agent(&world, &project.dir, &["migrate", "status"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("pending"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pending"),
+        "{}",
+        describe(&out)
+    );
 }
 
 /// Scenario 4: a shadow database URL that is the main database under another host name:
@@ -179,7 +222,12 @@ fn scenario_4_shadow_is_main() {
         "  url      = env(\"DATABASE_URL\")\n  shadowDatabaseUrl = env(\"SHADOW_URL\")\n",
     );
     let world = world.env("SHADOW_URL", &other_name);
-    edit(&project.dir, "prisma/schema.prisma", "  bio   String?\n", "  bio   String?\n  x Int?\n");
+    edit(
+        &project.dir,
+        "prisma/schema.prisma",
+        "  bio   String?\n",
+        "  bio   String?\n  x Int?\n",
+    );
     let before = content(cluster, &db);
     let dirs = entries(&migrations_dir(&project));
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "x", "--json"], 3);
@@ -212,21 +260,39 @@ fn scenario_5_failed_migration() {
     assert_eq!(v["result"], "failed", "{v}");
     assert_eq!(v["after"]["failed"][0], "20260102000000_half", "{v}");
     assert!(v["message"].as_str().unwrap().contains("dbguard restore "), "{v}");
-    assert!(v["next_step"].as_str().unwrap().contains("migrate resolve --rolled-back 20260102000000_half"), "{v}");
+    assert!(
+        v["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("migrate resolve --rolled-back 20260102000000_half"),
+        "{v}"
+    );
     // Prisma ran the first statement: the state the tool left.
     assert!(column_exists(cluster, &db, "User", "nickname"));
 
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 3);
     assert_eq!(v["failed"][0], "20260102000000_half", "{v}");
-    let issue = v["issues"].as_array().unwrap().iter().find(|i| i["kind"] == "failed").expect("failed issue").clone();
+    let issue = v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "failed")
+        .expect("failed issue")
+        .clone();
     assert!(issue["detail"].as_str().unwrap().contains("Nope"), "{issue}");
     assert!(scratch_dbs(cluster).is_empty(), "{:?}", scratch_dbs(cluster));
-    assert!(issue["next_step"].as_str().unwrap().contains("never resolves"), "{issue}");
+    assert!(
+        issue["next_step"].as_str().unwrap().contains("never resolves"),
+        "{issue}"
+    );
     let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json"], 3);
     assert_eq!(v["result"], "refused", "{v}");
     // No automatic resolve: the failed row is still there.
     assert_eq!(
-        cluster.psql(&db, "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NULL AND rolled_back_at IS NULL"),
+        cluster.psql(
+            &db,
+            "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NULL AND rolled_back_at IS NULL"
+        ),
         "1"
     );
 }
@@ -240,7 +306,11 @@ fn scenario_6_edited_drift_and_provider_mismatch() {
     // A pending migration, so that apply has something it refuses to do.
     let pending = migrations_dir(&project).join("20260103000000_more");
     std::fs::create_dir_all(&pending).unwrap();
-    std::fs::write(pending.join("migration.sql"), "ALTER TABLE \"User\" ADD COLUMN \"more\" TEXT;\n").unwrap();
+    std::fs::write(
+        pending.join("migration.sql"),
+        "ALTER TABLE \"User\" ADD COLUMN \"more\" TEXT;\n",
+    )
+    .unwrap();
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 0);
     assert_eq!(v["clean"], true, "{v}");
 
@@ -255,7 +325,13 @@ fn scenario_6_edited_drift_and_provider_mismatch() {
 
     cluster.psql(&db, "ALTER TABLE \"User\" ADD COLUMN sneaky INTEGER");
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 3);
-    let drift = v["issues"].as_array().unwrap().iter().find(|i| i["kind"] == "drift").expect("drift").clone();
+    let drift = v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "drift")
+        .expect("drift")
+        .clone();
     assert!(drift["detail"].as_str().unwrap().contains("sneaky"), "{drift}");
     let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json"], 3);
     assert_eq!(v["result"], "refused", "{v}");
@@ -294,7 +370,12 @@ fn scenario_7_baseline_after_db_push() {
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 0);
     assert_eq!(v["clean"], true, "{v}");
     assert_eq!(v["applied"][0], "0_init", "{v}");
-    edit(&project.dir, "prisma/schema.prisma", "  bio   String?\n", "  bio   String?\n  born Int?\n");
+    edit(
+        &project.dir,
+        "prisma/schema.prisma",
+        "  bio   String?\n",
+        "  bio   String?\n  born Int?\n",
+    );
     agent_ok(&world, &project.dir, &["migrate", "new", "born", "--json"], 0);
     let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "applied", "{v}");
@@ -312,7 +393,10 @@ fn first_migration_without_a_folder() {
     let db = cluster.create_db("mig_first");
     let world = World::new().env("DATABASE_URL", &cluster.url(&db));
     let v = agent_ok(&world, &project.dir, &["migrate", "status", "--json"], 0);
-    assert!(v["applied"].as_array().unwrap().is_empty() && v["pending"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        v["applied"].as_array().unwrap().is_empty() && v["pending"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
     let v = agent_ok(&world, &project.dir, &["migrate", "apply", "--json"], 0);
     assert_eq!(v["result"], "nothing_to_apply", "{v}");
     let v = agent_ok(&world, &project.dir, &["migrate", "new", "init", "--json"], 0);

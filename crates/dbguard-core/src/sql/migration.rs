@@ -91,9 +91,7 @@ pub fn probable_renames(
             Change::Add {
                 table: t, data_type, ..
             } => {
-                t == table
-                    && !used_adds.contains(i)
-                    && from_type.as_deref().is_none_or(|ft| compatible(ft, data_type))
+                t == table && !used_adds.contains(i) && from_type.as_deref().is_none_or(|ft| compatible(ft, data_type))
             }
             _ => false,
         });
@@ -236,8 +234,8 @@ fn family(t: &str) -> String {
         .to_string();
     let f = match base.as_str() {
         "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "citext" | "string" => "text",
-        "int" | "int4" | "integer" | "serial" | "serial4" | "int2" | "smallint" | "smallserial" | "int8"
-        | "bigint" | "bigserial" | "serial8" => "integer",
+        "int" | "int4" | "integer" | "serial" | "serial4" | "int2" | "smallint" | "smallserial" | "int8" | "bigint"
+        | "bigserial" | "serial8" => "integer",
         "bool" | "boolean" => "boolean",
         "float4" | "real" | "float8" | "double precision" | "double" | "float" | "numeric" | "decimal" => "number",
         "timestamp" | "timestamptz" | "timestamp without time zone" | "timestamp with time zone" | "datetime" => {
@@ -268,7 +266,10 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].from, "bio");
         assert_eq!(r[0].to, "about");
-        assert_eq!(r[0].statement, "ALTER TABLE \"User\" RENAME COLUMN \"bio\" TO \"about\";");
+        assert_eq!(
+            r[0].statement,
+            "ALTER TABLE \"User\" RENAME COLUMN \"bio\" TO \"about\";"
+        );
         // An incompatible type is no rename.
         let r = probable_renames(
             "ALTER TABLE t DROP COLUMN a; ALTER TABLE t ADD COLUMN b boolean;",
@@ -294,7 +295,8 @@ mod tests {
 
     #[test]
     fn drizzle_sqlite_shape() {
-        let sql = "ALTER TABLE `users` DROP COLUMN `bio`;--> statement-breakpoint\nALTER TABLE `users` ADD `about` text;";
+        let sql =
+            "ALTER TABLE `users` DROP COLUMN `bio`;--> statement-breakpoint\nALTER TABLE `users` ADD `about` text;";
         let r = probable_renames(sql, Dialect::Sqlite, &|_, _| Some("TEXT".into()));
         assert_eq!(r.len(), 1, "{r:?}");
         assert_eq!(r[0].to, "about");

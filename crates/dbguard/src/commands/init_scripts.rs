@@ -45,8 +45,12 @@ fn state_path(pkg: &Path) -> PathBuf {
 
 fn read(pkg: &Path) -> anyhow::Result<(String, Map<String, Value>)> {
     let text = std::fs::read_to_string(pkg).with_context(|| format!("reading {}", pkg.display()))?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{} is not valid JSON ({e}); fix it and run `dbguard init --scripts` again", pkg.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{} is not valid JSON ({e}); fix it and run `dbguard init --scripts` again",
+            pkg.display()
+        )
+    })?;
     match v {
         Value::Object(m) => Ok((text, m)),
         _ => Err(anyhow!("{} does not hold a JSON object", pkg.display())),

@@ -114,7 +114,11 @@ fn status(c: &Common, with_drift: bool) -> anyhow::Result<u8> {
     let db = Db::open(&ctx.target)?;
     let files = ctx.project.migrations()?;
     let st = check::full_status(&ctx, &db, &files, with_drift)?;
-    let code = if st.clean { crate::exit::OK } else { crate::exit::BLOCKED };
+    let code = if st.clean {
+        crate::exit::OK
+    } else {
+        crate::exit::BLOCKED
+    };
     if c.json {
         crate::output::print_json(&check::Report {
             tool: ctx.project.tool.as_str(),
@@ -131,7 +135,10 @@ fn status(c: &Common, with_drift: bool) -> anyhow::Result<u8> {
     }
     let mut s = header(&ctx);
     if !st.history_exists {
-        s.push_str(&format!("  history:     {} does not exist yet (nothing applied)\n", st.history_table));
+        s.push_str(&format!(
+            "  history:     {} does not exist yet (nothing applied)\n",
+            st.history_table
+        ));
     }
     if files.is_empty() {
         s.push_str(&format!(
@@ -143,7 +150,10 @@ fn status(c: &Common, with_drift: bool) -> anyhow::Result<u8> {
         s.push_str(&format!("  {:<13} {}\n", e.state.replace('_', " "), e.name));
     }
     for m in &st.missing {
-        s.push_str(&format!("  {:<13} {m} (in the database, not in the folder)\n", "missing"));
+        s.push_str(&format!(
+            "  {:<13} {m} (in the database, not in the folder)\n",
+            "missing"
+        ));
     }
     match &st.drift {
         Some(d) if d.checked && d.differences.is_empty() => {
@@ -315,7 +325,10 @@ fn apply(c: &Common, plan: Option<PathBuf>, allow_production: bool) -> anyhow::R
     }
     if let Some(a) = &r.after {
         for i in &a.issues {
-            s.push_str(&format!("  PROBLEM ({}): {}\n    next step: {}\n", i.kind, i.detail, i.next_step));
+            s.push_str(&format!(
+                "  PROBLEM ({}): {}\n    next step: {}\n",
+                i.kind, i.detail, i.next_step
+            ));
         }
     }
     if let Some(m) = &r.message {

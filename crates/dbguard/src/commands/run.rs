@@ -121,4 +121,3 @@ pub fn safe_alternative(plan: &Plan) -> String {
     s.push_str("; take a snapshot first with `dbguard snapshot`");
     s
 }
-

@@ -543,9 +543,8 @@ fn dbguard_self_command(command: &str) -> Option<Decision> {
     let words = single_dbguard_words(command)?;
     let sub = words.iter().find(|w| !w.starts_with('-'))?.as_str();
     match sub {
-        "run" | "check" | "lint" | "status" | "snapshots" | "snapshot" | "verify" | "doctor" | "restore" | "migrate" => {
-            Some(Decision::Allow)
-        }
+        "run" | "check" | "lint" | "status" | "snapshots" | "snapshot" | "verify" | "doctor" | "restore"
+        | "migrate" => Some(Decision::Allow),
         "approve" | "deny" | "prune" => Some(deny_both(format!(
             "dbguard: `dbguard {sub}` is for the user only; an agent must not run it. Ask the user to run it in \
 their own terminal if they want to."

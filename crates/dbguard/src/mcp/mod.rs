@@ -210,7 +210,10 @@ db push or drizzle-kit push)."
 destroy data are NOT applied: the answer holds an approval code; the user approves with `dbguard approve <code>` in \
 their terminal, then call db_migrate_apply again with approval_code."
     )]
-    async fn db_migrate_apply(&self, Parameters(args): Parameters<MigrateApplyArgs>) -> Result<CallToolResult, McpError> {
+    async fn db_migrate_apply(
+        &self,
+        Parameters(args): Parameters<MigrateApplyArgs>,
+    ) -> Result<CallToolResult, McpError> {
         let ctx = self.ctx.clone();
         blocking(move || tools::migrate_apply(&ctx, args.approval_code.as_deref())).await
     }

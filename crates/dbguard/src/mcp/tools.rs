@@ -583,7 +583,12 @@ pub fn migrate_apply(ctx: &Ctx, approval_code: Option<&str>) -> anyhow::Result<V
     )?;
     let mut v = serde_json::to_value(&r)?;
     if r.result == "needs_approval" {
-        if let Some(code) = r.guarded.as_ref().and_then(|g| g.approval.as_ref()).map(|a| a.code.clone()) {
+        if let Some(code) = r
+            .guarded
+            .as_ref()
+            .and_then(|g| g.approval.as_ref())
+            .map(|a| a.code.clone())
+        {
             v["approval_code"] = json!(code);
             v["message"] = json!(format!(
                 "NOT applied: these migrations destroy data and need the user's approval. Tell the user: {} Then call \

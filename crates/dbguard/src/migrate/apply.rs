@@ -18,8 +18,8 @@ use dbguard_core::target::Engine;
 use serde::Serialize;
 
 use super::ctx::Ctx;
-use super::status::{Db, Issue, Status};
 use super::planner::PlanFile;
+use super::status::{Db, Issue, Status};
 use super::{check, Migration, ToolKind};
 use crate::audit::door;
 use crate::exec::SpawnError;
@@ -133,11 +133,17 @@ pub fn snapshot_need(ctx: &Ctx, plan: &Plan, pending: &[&Migration], existing: &
     if ctx.target.engine != Some(Engine::Postgres) {
         return SnapshotNeed::Database;
     }
-    if matches!(plan.snapshot, Some(SnapshotNeed::Database) | Some(SnapshotNeed::Schemas { .. })) {
+    if matches!(
+        plan.snapshot,
+        Some(SnapshotNeed::Database) | Some(SnapshotNeed::Schemas { .. })
+    ) {
         return SnapshotNeed::Database;
     }
     let dialect = ctx.project.dialect(Some(&ctx.target));
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<String> = match &plan.snapshot {
+        Some(SnapshotNeed::Tables { names }) => names.clone(),
+        _ => Vec::new(),
+    };
     for m in pending {
         match dbguard_core::sql::migration::touched_tables(&m.up_sql, dialect) {
             Some(t) => names.extend(t),
@@ -157,7 +163,13 @@ pub fn snapshot_need(ctx: &Ctx, plan: &Plan, pending: &[&Migration], existing: &
     .unwrap_or_else(|| "public".into());
     let mut keep: Vec<String> = names
         .into_iter()
-        .map(|n| if n.contains('.') { n } else { format!("{default_schema}.{n}") })
+        .map(|n| {
+            if n.contains('.') {
+                n
+            } else {
+                format!("{default_schema}.{n}")
+            }
+        })
         .filter(|n| existing.contains_key(n))
         .collect();
     keep.sort();
@@ -231,8 +243,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Report> {
     }
     drop(db);
     let plan = build_plan(ctx, &pending);
-    let before = guarded::current_counts(&ctx.target).unwrap_or_default();
-    let need = snapshot_need(ctx, &plan, &pending, &before);
+    // Which tables exist decides the snapshot's scope; not knowing means the whole database.
+    let need = match guarded::current_counts(&ctx.target) {
+        Ok(before) => snapshot_need(ctx, &plan, &pending, &before),
+        Err(_) => SnapshotNeed::Database,
+    };
     let touched: Vec<String> = match &need {
         SnapshotNeed::Tables { names } => names.clone(),
         _ => Vec::new(),
@@ -273,7 +288,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Report> {
             } else {
                 a.applied_now.join(", ")
             },
-            if a.clean { "status clean afterwards" } else { "status NOT clean afterwards" }
+            if a.clean {
+                "status clean afterwards"
+            } else {
+                "status NOT clean afterwards"
+            }
         ));
         *after.borrow_mut() = Some(a);
         Ran {
@@ -302,7 +321,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Report> {
             .as_ref()
             .and_then(|a| a.issues.iter().find(|i| i.kind == "failed"))
             .map(|i| i.next_step.clone())
-            .or_else(|| restore.as_ref().map(|r| format!("To go back: `{r}` (into a new database)")));
+            .or_else(|| {
+                restore
+                    .as_ref()
+                    .map(|r| format!("To go back: `{r}` (into a new database)"))
+            });
     }
     report.plan = Some(plan);
     report.guarded = Some(outcome);
@@ -368,7 +391,8 @@ fn verify(
             kind: "failed",
             subject: super::apply_command_shown(&ctx.project),
             detail: format!("the tool exited with {}: {}", out.exit.code, out.error_tail(6)),
-            next_step: "Read the tool's error above, fix the migration or the data, and run `dbguard migrate status`.".into(),
+            next_step: "Read the tool's error above, fix the migration or the data, and run `dbguard migrate status`."
+                .into(),
         });
     }
     if !whole {

@@ -99,7 +99,11 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<Report> {
             match sql? {
                 Some(s) => (s, None),
                 None => {
-                    refuse(&mut r, "the schema file describes no tables".into(), "Check prisma/schema.prisma.");
+                    refuse(
+                        &mut r,
+                        "the schema file describes no tables".into(),
+                        "Check prisma/schema.prisma.",
+                    );
                     return Ok(r);
                 }
             }
@@ -118,7 +122,8 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<Report> {
         ToolKind::Sql => {
             refuse(
                 &mut r,
-                "baseline is for Prisma and drizzle-kit; a plain SQL folder's history belongs to its apply command".into(),
+                "baseline is for Prisma and drizzle-kit; a plain SQL folder's history belongs to its apply command"
+                    .into(),
                 "Record the versions already applied with your migration runner.",
             );
             return Ok(r);
@@ -172,17 +177,27 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<Report> {
                 if seen != want {
                     anyhow::bail!("Prisma would connect to \"{seen}\", not to {want}: nothing was recorded");
                 }
-                let argv = tool::node_argv(&ctx.project.root, "prisma", &["migrate", "resolve", "--applied", "0_init"]);
+                let argv = tool::node_argv(
+                    &ctx.project.root,
+                    "prisma",
+                    &["migrate", "resolve", "--applied", "0_init"],
+                );
                 let out = tool::run(&argv, &ctx.project.root, &env, false)?;
                 if !out.ok() {
-                    anyhow::bail!("`npx prisma migrate resolve --applied 0_init` failed:\n{}", out.error_tail(10));
+                    anyhow::bail!(
+                        "`npx prisma migrate resolve --applied 0_init` failed:\n{}",
+                        out.error_tail(10)
+                    );
                 }
                 Ok(())
             })();
             if let Err(e) = recorded {
                 // Nothing left behind: the folder goes with the failure.
                 let _ = std::fs::remove_dir_all(&dir);
-                if std::fs::read_dir(&ctx.project.dir).map(|mut d| d.all(|e| e.map(|e| e.file_name() == "migration_lock.toml").unwrap_or(false))).unwrap_or(false) {
+                if std::fs::read_dir(&ctx.project.dir)
+                    .map(|mut d| d.all(|e| e.map(|e| e.file_name() == "migration_lock.toml").unwrap_or(false)))
+                    .unwrap_or(false)
+                {
                     let _ = std::fs::remove_dir_all(&ctx.project.dir);
                 }
                 return Err(e);
@@ -210,7 +225,10 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     // The audit log records it like any other door's action.
     let p = plan::build_for_target(
         PlanRequest {
-            input: Input::Shell(format!("dbguard migrate baseline ({})", r.migration.clone().unwrap_or_default())),
+            input: Input::Shell(format!(
+                "dbguard migrate baseline ({})",
+                r.migration.clone().unwrap_or_default()
+            )),
             cwd: ctx.cwd.clone(),
             cli_url: None,
             measure: Measure::Skip,

@@ -127,7 +127,9 @@ pub fn describe_pg(pg: &Pg, ex: &Exclude) -> anyhow::Result<Catalog> {
             c.put(format!("schema {s}"), String::new());
         }
     }
-    for r in q("SELECT e.extname::text, n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace")? {
+    for r in
+        q("SELECT e.extname::text, n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace")?
+    {
         let (name, schema): (String, String) = (r.get(0), r.get(1));
         c.put(format!("extension {name}"), format!("in schema {schema}"));
     }

@@ -35,7 +35,10 @@ pub fn full_status(ctx: &Ctx, db: &Db, files: &[Migration], with_drift: bool) ->
     if let Some(i) = shadow_is_main(ctx) {
         st.push(i);
     }
-    if with_drift && st.failed.is_empty() && st.missing.is_empty() && !st.issues.iter().any(|i| i.kind == "needs_baseline")
+    if with_drift
+        && st.failed.is_empty()
+        && st.missing.is_empty()
+        && !st.issues.iter().any(|i| i.kind == "needs_baseline")
     {
         let applied = st.applied_files(files);
         let report = drift::check(&ctx.project, &ctx.target, db, &applied);
@@ -142,7 +145,12 @@ pub fn render_issues(st: &Status) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for i in &st.issues {
-        let _ = writeln!(s, "  PROBLEM ({}): {}", i.kind.replace('_', " "), redact_text(&i.detail));
+        let _ = writeln!(
+            s,
+            "  PROBLEM ({}): {}",
+            i.kind.replace('_', " "),
+            redact_text(&i.detail)
+        );
         let _ = writeln!(s, "    next step: {}", redact_text(&i.next_step));
     }
     s

@@ -41,11 +41,7 @@ impl Ctx {
                 }
             }
         }
-        Ok(Ctx {
-            cwd,
-            project,
-            target,
-        })
+        Ok(Ctx { cwd, project, target })
     }
 
     /// The target's URL, or the error that says how to name one.

@@ -71,9 +71,7 @@ pub fn project(cwd: &Path) -> anyhow::Result<Option<Project>> {
         (lit("out", 0, toks.len()), top_schema, table, hist_schema)
     };
     let dialect = loaded.dialect.clone();
-    let sqlite = dialect
-        .as_deref()
-        .is_some_and(|d| d.contains("sqlite") || d == "turso");
+    let sqlite = dialect.as_deref().is_some_and(|d| d.contains("sqlite") || d == "turso");
     let out_dir = cwd.join(out.unwrap_or_else(|| "drizzle".into()));
     Ok(Some(Project {
         tool: ToolKind::Drizzle,
@@ -202,7 +200,12 @@ impl Drop for ConfigWrapper {
 }
 
 /// `drizzle-kit migrate` pointed at `url`.
-pub fn migrate(project: &Project, url: &str, extra_env: &[(String, String)], echo: bool) -> anyhow::Result<tool::Output> {
+pub fn migrate(
+    project: &Project,
+    url: &str,
+    extra_env: &[(String, String)],
+    echo: bool,
+) -> anyhow::Result<tool::Output> {
     let wrapper = ConfigWrapper::new(project)?;
     let cfg = wrapper.path.display().to_string();
     let argv = tool::node_argv(&project.root, "drizzle-kit", &["migrate", "--config", &cfg]);
@@ -258,7 +261,11 @@ pub fn generate(project: &Project, name: &str) -> anyhow::Result<Generated> {
             };
             return Ok(Generated::Question { what: what.into() });
         }
-        bail!("`drizzle-kit generate` failed (exit {}):\n{}", out.exit.code, out.error_tail(15));
+        bail!(
+            "`drizzle-kit generate` failed (exit {}):\n{}",
+            out.exit.code,
+            out.error_tail(15)
+        );
     }
     let sql: Vec<PathBuf> = new
         .into_iter()

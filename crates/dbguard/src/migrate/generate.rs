@@ -62,9 +62,8 @@ pub fn run(ctx: &Ctx, raw_name: &str) -> anyhow::Result<Report> {
             drizzle::Generated::Question { what } => {
                 r.result = "question";
                 r.code = crate::exit::BLOCKED;
-                r.message = format!(
-                    "drizzle-kit needs to ask {what}, which it can only do at a terminal: nothing was written"
-                );
+                r.message =
+                    format!("drizzle-kit needs to ask {what}, which it can only do at a terminal: nothing was written");
                 r.next_step = "Decide it in the schema instead: to keep the data, do the rename alone first (rename the \
 column or table in the schema and nothing else) and run `dbguard migrate new <name>` in a terminal where `npx drizzle-kit \
 generate` can ask you; or write the migration yourself with `npx drizzle-kit generate --custom --name <name>` and put \
@@ -112,7 +111,10 @@ plan` and `dbguard migrate apply` (which will need a person's approval).",
             r.files.join(", ")
         )
     } else if ctx.project.tool == ToolKind::Sql {
-        format!("Write the SQL into {}, then `dbguard migrate plan` and `dbguard migrate apply`.", r.files.join(", "))
+        format!(
+            "Write the SQL into {}, then `dbguard migrate plan` and `dbguard migrate apply`.",
+            r.files.join(", ")
+        )
     } else {
         format!(
             "Review {}, then `dbguard migrate apply` (it takes a snapshot first), or `dbguard migrate plan` to rehearse it.",
@@ -141,9 +143,8 @@ fn prisma_new(ctx: &Ctx, name: &str, r: &mut Report) -> anyhow::Result<Option<Pa
     let mut scratch = None;
     let shadow_url = match configured_shadow {
         Some((url, shown)) => {
-            let tables = check::holds_tables(&url).map_err(|e| {
-                anyhow::anyhow!("the configured shadowDatabaseUrl ({shown}) cannot be used: {e:#}")
-            })?;
+            let tables = check::holds_tables(&url)
+                .map_err(|e| anyhow::anyhow!("the configured shadowDatabaseUrl ({shown}) cannot be used: {e:#}"))?;
             if tables > 0 {
                 r.result = "refused";
                 r.code = crate::exit::BLOCKED;

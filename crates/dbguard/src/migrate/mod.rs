@@ -240,7 +240,10 @@ pub fn apply_command_shown(project: &Project) -> String {
     match project.tool {
         ToolKind::Prisma => "npx prisma migrate deploy".into(),
         ToolKind::Drizzle => "npx drizzle-kit migrate".into(),
-        ToolKind::Sql => project.apply_command.clone().unwrap_or_else(|| "(no apply command configured)".into()),
+        ToolKind::Sql => project
+            .apply_command
+            .clone()
+            .unwrap_or_else(|| "(no apply command configured)".into()),
     }
 }
 
@@ -253,7 +256,11 @@ pub fn schema_sql(project: &Project, any_url: &str) -> anyhow::Result<Option<Str
             let argv = tool::node_argv(&project.root, "drizzle-kit", &["export"]);
             let out = tool::run(&argv, &project.root, &[], false)?;
             if !out.ok() {
-                bail!("`drizzle-kit export` failed (exit {}):\n{}", out.exit.code, out.error_tail(12));
+                bail!(
+                    "`drizzle-kit export` failed (exit {}):\n{}",
+                    out.exit.code,
+                    out.error_tail(12)
+                );
             }
             Ok(Some(out.stdout))
         }
@@ -272,7 +279,13 @@ pub fn sanitize_name(name: &str) -> anyhow::Result<String> {
     let s: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let s = s.trim_matches('_').to_string();
     if s.is_empty() {

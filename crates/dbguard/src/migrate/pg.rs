@@ -38,9 +38,7 @@ pub fn libpq_url(url: &str) -> (String, Option<String>) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         if PRISMA_PARAMS.contains(&k) {
             if k == "schema" && !v.is_empty() {
-                schema = Some(
-                    percent_decode(v),
-                );
+                schema = Some(percent_decode(v));
             }
         } else {
             kept.push(part);
@@ -146,10 +144,7 @@ impl Pg {
              AND n.nspname NOT LIKE 'pg\\_%'",
             &[],
         )?;
-        Ok(rows
-            .iter()
-            .filter(|r| !except.contains(&r.get::<_, String>(0)))
-            .count() as i64)
+        Ok(rows.iter().filter(|r| !except.contains(&r.get::<_, String>(0))).count() as i64)
     }
 }
 
@@ -186,7 +181,10 @@ mod tests {
     fn prisma_params_removed() {
         assert_eq!(
             libpq_url("postgresql://u:p@h:5432/db?schema=app&sslmode=require&connection_limit=5"),
-            ("postgresql://u:p@h:5432/db?sslmode=require".to_string(), Some("app".to_string()))
+            (
+                "postgresql://u:p@h:5432/db?sslmode=require".to_string(),
+                Some("app".to_string())
+            )
         );
         assert_eq!(libpq_url("postgres://h/db").0, "postgres://h/db");
         assert_eq!(libpq_url("postgres://h/db?schema=public").0, "postgres://h/db");

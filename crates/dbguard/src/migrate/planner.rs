@@ -141,7 +141,12 @@ pub fn target_identity(ctx: &Ctx) -> TargetIdentity {
     };
     match t.engine {
         Some(Engine::Postgres) => {
-            if let Some(i) = t.url.as_deref().and_then(|u| Pg::connect(u).ok()).and_then(|p| p.identity().ok()) {
+            if let Some(i) = t
+                .url
+                .as_deref()
+                .and_then(|u| Pg::connect(u).ok())
+                .and_then(|p| p.identity().ok())
+            {
                 id.server = format!(
                     "port {} started {}{}",
                     i.port,
@@ -153,7 +158,10 @@ pub fn target_identity(ctx: &Ctx) -> TargetIdentity {
         }
         Some(Engine::Sqlite) => {
             if let Some(f) = &t.file {
-                id.server = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()).display().to_string();
+                id.server = std::fs::canonicalize(f)
+                    .unwrap_or_else(|_| f.clone())
+                    .display()
+                    .to_string();
             }
         }
         _ => {}
@@ -176,9 +184,10 @@ pub fn column_types(ctx: &Ctx) -> Vec<(String, String, String)> {
                     .map(|it| it.flatten().collect())
                     .unwrap_or_default();
                 for t in tables {
-                    if let Ok(mut c) =
-                        conn.prepare(&format!("SELECT name, type FROM pragma_table_info({})", crate::snapshot::pg::quote_literal(&t)))
-                    {
+                    if let Ok(mut c) = conn.prepare(&format!(
+                        "SELECT name, type FROM pragma_table_info({})",
+                        crate::snapshot::pg::quote_literal(&t)
+                    )) {
                         let cols: Vec<(String, String)> = c
                             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                             .map(|it| it.flatten().collect())
@@ -268,10 +277,7 @@ pub fn run(ctx: &Ctx, rehearse_it: bool) -> anyhow::Result<Report> {
         crate::exit::OK
     };
     let next_step = if !st.clean {
-        st.issues
-            .first()
-            .map(|i| i.next_step.clone())
-            .unwrap_or_default()
+        st.issues.first().map(|i| i.next_step.clone()).unwrap_or_default()
     } else if pending.is_empty() {
         "Nothing is pending. To change the schema: edit the schema, then `dbguard migrate new <name>`.".to_string()
     } else if rehearsal_failed {

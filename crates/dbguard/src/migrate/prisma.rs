@@ -49,7 +49,10 @@ create the schema first (`npx prisma init`)",
         }
         None => (false, None),
     };
-    let schema_dir = schema.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+    let schema_dir = schema
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cwd.to_path_buf());
     Ok(Some(Project {
         tool: ToolKind::Prisma,
         root: cwd.to_path_buf(),

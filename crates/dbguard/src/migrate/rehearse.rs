@@ -223,7 +223,9 @@ fn schema_only_copy(project: &Project, target: &ResolvedTarget) -> anyhow::Resul
     let (pg_dump, _, _) = crate::snapshot::pg::find_tool("pg_dump", major)?;
     let dump = |args: &[&str]| -> anyhow::Result<String> {
         let (mut cmd, conn) = crate::snapshot::pg::tool_command(&pg_dump, &src)?;
-        cmd.args(["--no-owner", "--no-privileges", "--no-comments"]).args(args).args(["-d", &conn]);
+        cmd.args(["--no-owner", "--no-privileges", "--no-comments"])
+            .args(args)
+            .args(["-d", &conn]);
         crate::snapshot::pg::run_tool(cmd, "pg_dump (schema-only copy for the rehearsal)")
     };
     let schema_sql = dump(&["--schema-only"])?;
@@ -236,8 +238,12 @@ fn schema_only_copy(project: &Project, target: &ResolvedTarget) -> anyhow::Resul
     let pg = Pg::connect(&scratch.url)?;
     // Extensions and roles the dump names may be missing on a private cluster: the
     // statements that fail are reported, the copy stays as close as it can.
-    pg.batch(&schema_sql)
-        .map_err(|e| anyhow!("loading the schema-only copy: {}", crate::engine::pg_connect::describe_pg_error(&e)))?;
+    pg.batch(&schema_sql).map_err(|e| {
+        anyhow!(
+            "loading the schema-only copy: {}",
+            crate::engine::pg_connect::describe_pg_error(&e)
+        )
+    })?;
     if !history_rows.trim().is_empty() {
         pg.batch(&history_rows).map_err(|e| {
             anyhow!(
@@ -254,10 +260,7 @@ fn quote(s: &str) -> String {
 }
 
 fn sqlite_copy(target: &ResolvedTarget) -> anyhow::Result<(Copy, String)> {
-    let src = target
-        .file
-        .as_ref()
-        .ok_or_else(|| anyhow!("no SQLite file"))?;
+    let src = target.file.as_ref().ok_or_else(|| anyhow!("no SQLite file"))?;
     let mut rnd = [0u8; 6];
     crate::audit::fill_random(&mut rnd);
     let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
@@ -327,15 +330,19 @@ fn per_migration(project: &Project, copy: &Copy, pending: &[&Migration], ok: boo
             }
         }
         Copy::Sqlite { file, .. } => {
-            let Ok(conn) = rusqlite::Connection::open(file) else { return fallback() };
+            let Ok(conn) = rusqlite::Connection::open(file) else {
+                return fallback();
+            };
             let Ok(mut st) = conn.prepare(
                 "SELECT migration_name, CAST(finished_at AS REAL) - CAST(started_at AS REAL), finished_at IS NOT NULL, logs FROM _prisma_migrations",
             ) else {
                 return fallback();
             };
-            st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<f64>>(1)?, r.get(2)?, r.get(3)?)))
-                .map(|it| it.flatten().collect())
-                .unwrap_or_default()
+            st.query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<f64>>(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map(|it| it.flatten().collect())
+            .unwrap_or_default()
         }
     };
     pending

@@ -179,7 +179,9 @@ impl Scratch {
         let guard = InterruptGuard::new();
         let url = target.url.as_deref().ok_or_else(|| anyhow!("no connection URL"))?;
         if target.environment == Environment::Production {
-            return Ok(Err("the target is production: no scratch database goes on its server".into()));
+            return Ok(Err(
+                "the target is production: no scratch database goes on its server".into()
+            ));
         }
         let admin = admin_for(url)?;
         if !can_create(&admin.pg) {
@@ -398,7 +400,8 @@ fn drop_orphans(admin: &Pg) {
             .and_then(|p| p.parse().ok());
         let Some(pid) = pid else { continue };
         // SAFETY: kill(2) with signal 0 only checks whether the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        let alive =
+            unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
         if !alive {
             let _ = admin.exec(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)));
         }
@@ -467,7 +470,15 @@ impl TempCluster {
                 .pg_cmd("initdb")
                 .args(["-D"])
                 .arg(&data)
-                .args(["-U", "dbguard", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync", "--no-locale"])
+                .args([
+                    "-U",
+                    "dbguard",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--no-locale",
+                ])
                 .arg(format!("--pwfile={}", pwfile.display()))
                 .output()
                 .context("running initdb for a scratch cluster")?;
@@ -648,7 +659,9 @@ fn server_bin(major: Option<u32>) -> anyhow::Result<(PathBuf, u32)> {
     match pick {
         Some((m, d)) => Ok((d.clone(), *m)),
         None => {
-            let want = major.map(|m| format!("PostgreSQL {m}")).unwrap_or_else(|| "PostgreSQL".into());
+            let want = major
+                .map(|m| format!("PostgreSQL {m}"))
+                .unwrap_or_else(|| "PostgreSQL".into());
             let have: Vec<String> = found.iter().map(|(m, _)| m.to_string()).collect();
             bail!(
                 "dbguard needs a scratch database and may not create one on the target's server (production, or no \
@@ -680,10 +693,5 @@ fn initdb_major(dir: &Path) -> Option<u32> {
     }
     let out = Command::new(dir.join("initdb")).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .nth(2)?
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
+    text.split_whitespace().nth(2)?.split('.').next()?.parse().ok()
 }

@@ -164,7 +164,9 @@ fn named_states(st: &mut Status, project: &Project, files: &[Migration], history
     }
     for f in files {
         let rows = by_name.get(f.key.as_str()).cloned().unwrap_or_default();
-        let done = rows.iter().find(|r| r.finished_at.is_some() && r.rolled_back_at.is_none());
+        let done = rows
+            .iter()
+            .find(|r| r.finished_at.is_some() && r.rolled_back_at.is_none());
         let state = match done {
             Some(r) => match (&r.checksum, project.tool) {
                 (Some(c), ToolKind::Prisma) if !c.eq_ignore_ascii_case(&f.checksum) => "edited",
@@ -199,7 +201,13 @@ fn drizzle_states(st: &mut Status, files: &[Migration], history: &History) {
             .iter()
             .find(|r| r.created_at.is_some() && r.created_at == f.when);
         let state = match row {
-            Some(r) if r.checksum.as_deref().is_some_and(|c| !c.eq_ignore_ascii_case(&f.checksum)) => "edited",
+            Some(r)
+                if r.checksum
+                    .as_deref()
+                    .is_some_and(|c| !c.eq_ignore_ascii_case(&f.checksum)) =>
+            {
+                "edited"
+            }
             Some(_) => "applied",
             None => match (newest, f.when) {
                 (Some(n), Some(w)) if w <= n => "out_of_order",
@@ -216,10 +224,7 @@ fn drizzle_states(st: &mut Status, files: &[Migration], history: &History) {
     }
     for r in &history.rows {
         if !files.iter().any(|f| f.when.is_some() && f.when == r.created_at) {
-            let when = r
-                .created_at
-                .map(|ms| format!(" (created_at {ms})"))
-                .unwrap_or_default();
+            let when = r.created_at.map(|ms| format!(" (created_at {ms})")).unwrap_or_default();
             st.missing.push(format!("{}{when}", short_hash(&r.name)));
         }
     }
@@ -294,19 +299,16 @@ migration: `dbguard migrate new <name>`."
                 "{name} is recorded as applied in {} but is not in {}",
                 st.history_table, st.folder
             ),
-            next_step: "Get the folder the database was migrated from (pull or merge the branch that added it, or restore \
+            next_step:
+                "Get the folder the database was migrated from (pull or merge the branch that added it, or restore \
 the deleted file) before applying anything; if it really belongs to another project, that database is the wrong target."
-                .into(),
+                    .into(),
         });
     }
     if !st.out_of_order.is_empty() {
         let newest = history.rows.iter().filter_map(|r| r.created_at).max().unwrap_or(0);
         for name in &st.out_of_order {
-            let when = files
-                .iter()
-                .find(|f| &f.name == name)
-                .and_then(|f| f.when)
-                .unwrap_or(0);
+            let when = files.iter().find(|f| &f.name == name).and_then(|f| f.when).unwrap_or(0);
             out.push(Issue {
                 kind: "out_of_order",
                 subject: name.clone(),

@@ -40,7 +40,9 @@ impl Output {
         let kept: Vec<&str> = src
             .lines()
             .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty() && !l.contains("Loaded Prisma config") && !l.contains("Prisma config detected"))
+            .filter(|l| {
+                !l.trim().is_empty() && !l.contains("Loaded Prisma config") && !l.contains("Prisma config detected")
+            })
             .collect();
         let start = kept.len().saturating_sub(lines);
         dbguard_core::redact::redact_text(&kept[start..].join("\n"))

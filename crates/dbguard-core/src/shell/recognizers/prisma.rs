@@ -177,7 +177,10 @@ mod tests {
             "prisma migrate dev --shadow-database-url postgres://h/shadow",
             "prisma migrate deploy",
         ] {
-            assert!(run_with(&RECOGNIZER, c, &lookup, &Input::Terminal).findings.is_empty(), "{c}");
+            assert!(
+                run_with(&RECOGNIZER, c, &lookup, &Input::Terminal).findings.is_empty(),
+                "{c}"
+            );
         }
     }
 
