@@ -173,6 +173,8 @@ pub fn apply_and_describe(
     ex: &Exclude,
 ) -> anyhow::Result<Catalog> {
     let pg = Pg::connect(&scratch.url)?;
+    // A scratch database needs no durability: commits do not wait for the disk.
+    pg.exec("SET synchronous_commit TO off")?;
     prepare_search_path(&pg, project)?;
     for m in files {
         super::scratch::check_interrupted()?;

@@ -163,16 +163,25 @@ was applied. Make prisma.config read DATABASE_URL (or the datasource's variable)
             Err(_) if project.tool == ToolKind::Prisma => schema_sql_for(project, Some(copy.url())),
             other => other,
         };
-        if r.ok {
-            match schema_sql.and_then(|sql| match sql {
-                Some(sql) => schema_check(project, target, &copy, &sql).map(Some),
+        // The copy's catalog is read now; the copy is dropped while the schema file's
+        // schema is built in a scratch database (the two are independent).
+        let actual = if r.ok {
+            Some(describe_copy(project, &copy))
+        } else {
+            None
+        };
+        let dropping = scope.spawn(move || drop_copy(copy));
+        if let Some(actual) = actual {
+            let compared = schema_sql.and_then(|sql| match sql {
+                Some(sql) => schema_check(project, target, actual?, &sql).map(Some),
                 None => Ok(None),
-            }) {
+            });
+            match compared {
                 Ok(c) => r.schema_check = c,
                 Err(e) => r.note = Some(redact_text(&format!("schema file not compared: {e:#}"))),
             }
         }
-        drop_copy(copy)?;
+        dropping.join().map_err(|_| anyhow!("dropping the copy panicked"))??;
         r.total_ms = t0.elapsed().as_millis() as u64;
         Ok(r)
     })
@@ -370,35 +379,48 @@ fn per_migration(project: &Project, copy: &Copy, pending: &[&Migration], ok: boo
         .collect()
 }
 
-/// Compare the rehearsed copy with what the schema file describes (`sql`: the schema
-/// built from nothing), built in a scratch database (SQLite: in memory).
-fn schema_check(project: &Project, target: &ResolvedTarget, copy: &Copy, sql: &str) -> anyhow::Result<SchemaCheck> {
+/// The catalog of the copy after the rehearsal.
+fn describe_copy(project: &Project, copy: &Copy) -> anyhow::Result<(Catalog, bool)> {
     let ex = drift::exclude_for(project);
-    let (expected, actual): (Catalog, Catalog) = match copy {
-        Copy::Pg(s) => {
-            let fresh = Scratch::create(Some(target), false)?;
-            let pg = Pg::connect(&fresh.url)?;
-            drift::prepare_search_path(&pg, project)?;
-            pg.batch(sql).map_err(|e| {
-                anyhow!(
-                    "the schema file's SQL does not apply on an empty database: {}",
-                    crate::engine::pg_connect::describe_pg_error(&e)
-                )
-            })?;
-            let expected = catalog::describe_pg(&pg, &ex)?;
-            drop(pg);
-            fresh.finish()?;
-            let actual = catalog::describe_pg(&Pg::connect(&s.url)?, &ex)?;
-            (expected, actual)
-        }
-        Copy::Sqlite { file, .. } => {
-            let mem = rusqlite::Connection::open_in_memory()?;
-            mem.execute_batch(sql)
-                .context("the schema file's SQL does not apply on an empty database")?;
-            let expected = catalog::describe_sqlite(&mem, &ex)?;
-            let actual = catalog::describe_sqlite(&rusqlite::Connection::open(file)?, &ex)?;
-            (expected, actual)
-        }
+    match copy {
+        Copy::Pg(s) => Ok((catalog::describe_pg(&Pg::connect(&s.url)?, &ex)?, true)),
+        Copy::Sqlite { file, .. } => Ok((
+            catalog::describe_sqlite(&rusqlite::Connection::open(file)?, &ex)?,
+            false,
+        )),
+    }
+}
+
+/// Compare the rehearsed copy (`actual`, and whether it is PostgreSQL) with what the
+/// schema file describes (`sql`: the schema built from nothing), built in a scratch
+/// database (SQLite: in memory).
+fn schema_check(
+    project: &Project,
+    target: &ResolvedTarget,
+    actual: (Catalog, bool),
+    sql: &str,
+) -> anyhow::Result<SchemaCheck> {
+    let ex = drift::exclude_for(project);
+    let (actual, postgres) = actual;
+    let expected = if postgres {
+        let fresh = Scratch::create(Some(target), false)?;
+        let pg = Pg::connect(&fresh.url)?;
+        drift::prepare_search_path(&pg, project)?;
+        pg.batch(sql).map_err(|e| {
+            anyhow!(
+                "the schema file's SQL does not apply on an empty database: {}",
+                crate::engine::pg_connect::describe_pg_error(&e)
+            )
+        })?;
+        let expected = catalog::describe_pg(&pg, &ex)?;
+        drop(pg);
+        fresh.finish()?;
+        expected
+    } else {
+        let mem = rusqlite::Connection::open_in_memory()?;
+        mem.execute_batch(sql)
+            .context("the schema file's SQL does not apply on an empty database")?;
+        catalog::describe_sqlite(&mem, &ex)?
     };
     let diffs = expected.diff(&actual);
     Ok(SchemaCheck {

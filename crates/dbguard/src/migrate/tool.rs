@@ -126,11 +126,7 @@ pub fn db_env(project: &Project, url: &str) -> anyhow::Result<Vec<(String, Strin
     let mut vars = vec!["DATABASE_URL".to_string()];
     let mut literal = None;
     let mut consider = |v: Option<&ConfigValue>, origin: &str| match v {
-        Some(ConfigValue::Env { var, .. }) => {
-            if !vars.contains(var) {
-                vars.push(var.clone());
-            }
-        }
+        Some(ConfigValue::Env { var, .. }) if !vars.contains(var) => vars.push(var.clone()),
         Some(ConfigValue::Literal(_)) => literal = Some(origin.to_string()),
         _ => {}
     };
