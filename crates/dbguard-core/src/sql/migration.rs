@@ -43,6 +43,18 @@ pub fn touched_tables(text: &str, dialect: Dialect) -> Option<Vec<String>> {
             let parsed = pg_query::parse(text, pg_query::ParserOptions::DEFAULT).ok()?;
             let mut t = parsed.ddl_tables();
             t.extend(parsed.dml_tables());
+            // libpg_query's table list leaves out the relation of RENAME statements.
+            for raw in &parsed.protobuf.stmts {
+                if let Some(NodeEnum::RenameStmt(r)) = raw.stmt.as_ref().and_then(|s| s.node.as_ref()) {
+                    if let Some(rv) = &r.relation {
+                        t.push(if rv.schemaname.is_empty() {
+                            rv.relname.clone()
+                        } else {
+                            format!("{}.{}", rv.schemaname, rv.relname)
+                        });
+                    }
+                }
+            }
             t
         }
         Dialect::Sqlite | Dialect::Mysql => {
@@ -316,6 +328,8 @@ mod tests {
             Dialect::Postgres,
         );
         assert_eq!(t, Some(vec!["posts".to_string(), "users".to_string()]));
+        let t = touched_tables("ALTER TABLE users RENAME COLUMN a TO b;", Dialect::Postgres).unwrap();
+        assert_eq!(t, vec!["users".to_string()]);
         let t = touched_tables("ALTER TABLE users ADD x int; DROP TABLE posts;", Dialect::Sqlite).unwrap();
         assert_eq!(t, vec!["posts".to_string(), "users".to_string()]);
     }
