@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use e2e_support::World;
-use migrate_support::scratch_dbs;
+use migrate_support::{scratch_dbs, PG_APPLY};
 
 struct Mcp {
     child: Child,
@@ -84,16 +84,6 @@ impl Drop for Mcp {
     }
 }
 
-const APPLY: &str = r#"set -e
-psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c 'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY)'
-for f in migrations/*.sql; do
-  v=$(basename "$f" .sql); v=${v%%_*}
-  if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM schema_migrations WHERE version = '$v'")" ]; then
-    { echo 'BEGIN;'; cat "$f"; echo ";INSERT INTO schema_migrations VALUES ('$v'); COMMIT;"; } | psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1
-  fi
-done
-"#;
-
 fn project(cluster: &testpg::Cluster, name: &str) -> (tempfile::TempDir, String, World) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
@@ -102,7 +92,7 @@ fn project(cluster: &testpg::Cluster, name: &str) -> (tempfile::TempDir, String,
         "CREATE TABLE items (id int PRIMARY KEY, name text);\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("apply.sh"), APPLY).unwrap();
+    std::fs::write(dir.path().join("apply.sh"), PG_APPLY).unwrap();
     let db = cluster.create_db(name);
     let world = World::new().env("DATABASE_URL", &cluster.url(&db));
     world.set_config(&format!(

@@ -10,20 +10,9 @@ mod migrate_support;
 use std::path::Path;
 
 use e2e_support::{describe, World};
-use migrate_support::{agent, agent_ok, scratch_dbs};
+use migrate_support::{agent, agent_ok, scratch_dbs, PG_APPLY};
 
-/// An apply command like the small runners teams write: every file in name order whose
-/// version is not in schema_migrations runs in one transaction with its version recorded.
-const PG_APPLY: &str = r#"set -e
-psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c 'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY)'
-for f in migrations/*.sql; do
-  v=$(basename "$f" .sql); v=${v%%_*}
-  if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM schema_migrations WHERE version = '$v'")" ]; then
-    { echo 'BEGIN;'; cat "$f"; echo ";INSERT INTO schema_migrations VALUES ('$v'); COMMIT;"; } | psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1
-  fi
-done
-"#;
-
+/// The same runner for SQLite with dbmate-style files (only the up section is applied).
 const SQLITE_APPLY: &str = r#"set -e
 db=${DATABASE_URL#sqlite:}
 sqlite3 "$db" 'CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY)'

@@ -62,17 +62,11 @@ When a command is stopped:
   Only the user approves, with `dbguard approve <code>` in their own terminal.
 - After approval, run it as `dbguard run -- <command>` (snapshot, run, verify).
 
-Schema changes (Prisma, drizzle-kit, SQL folders), never `migrate dev`, `migrate reset`,
-`db push` or `drizzle-kit push`:
-1. Edit the schema (prisma/schema.prisma, the drizzle schema, or a new .sql file).
-2. `dbguard migrate new <name>` writes the migration without a prompt and lists what it
-   would destroy, with the RENAME statement when a column looks renamed.
-3. `dbguard migrate plan` shows the pending migrations, the rows at stake and a rehearsal
-   on a throwaway copy.
-4. `dbguard migrate apply` snapshots and applies them. Exit 0: done. Exit 3: refused or
-   needs the user's approval (pass the sentence on; after `dbguard approve <code>`, run
-   `dbguard migrate apply` again). Exit 1: an error; read the message and its next step.
-5. `dbguard migrate status` says what is applied, pending or broken, with the next step.
+Schema changes, never with `migrate dev`, `migrate reset`, `db push` or `drizzle-kit push`:
+edit the schema, then `dbguard migrate new <name>` (writes the migration, lists what
+it would destroy), `dbguard migrate plan` (rows at stake, rehearsal on a copy),
+`dbguard migrate apply` (snapshot, apply; exit 3: refused, or the user's
+`dbguard approve <code>` is needed, then run it again), `dbguard migrate status`.
 Use `dbguard status` to see which database you are on.";
 
 /// What `init` remembers about one file it changed.

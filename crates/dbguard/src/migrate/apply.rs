@@ -125,11 +125,6 @@ pub fn build_plan(ctx: &Ctx, pending: &[&Migration]) -> Plan {
 /// What to snapshot: the existing tables the migrations touch and the history table
 /// (the whole database when that cannot be told, and always for SQLite).
 pub fn snapshot_need(ctx: &Ctx, plan: &Plan, pending: &[&Migration], existing: &BTreeMap<String, u64>) -> SnapshotNeed {
-    if ctx.target.engine == Some(Engine::Sqlite) && !ctx.target.file.as_ref().is_some_and(|f| f.is_file()) {
-        return SnapshotNeed::NotPossible {
-            why: "the SQLite file does not exist yet (the first apply creates it): nothing to snapshot".into(),
-        };
-    }
     if ctx.target.engine != Some(Engine::Postgres) {
         return SnapshotNeed::Database;
     }
@@ -245,6 +240,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Report> {
     let plan = build_plan(ctx, &pending);
     // Which tables exist decides the snapshot's scope; not knowing means the whole database.
     let need = match guarded::current_counts(&ctx.target) {
+        _ if ctx.target.engine == Some(Engine::Sqlite) && !ctx.target.file.as_ref().is_some_and(|f| f.is_file()) => {
+            SnapshotNeed::NotPossible {
+                why: "the SQLite file does not exist yet (the first apply creates it): nothing to snapshot".into(),
+            }
+        }
         Ok(before) => snapshot_need(ctx, &plan, &pending, &before),
         Err(_) => SnapshotNeed::Database,
     };

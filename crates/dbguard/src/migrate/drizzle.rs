@@ -17,25 +17,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 
-use super::{sha256_hex, tool, HistoryTable, Migration, Project, ToolKind};
+use super::{tool, HistoryTable, Migration, Project, ToolKind};
 use crate::target::jsscan::{self, Tok};
 
 pub const HISTORY: &str = "__drizzle_migrations";
 /// The variable dbguard's config wrapper reads the URL from.
 pub const URL_VAR: &str = "DBGUARD_MIGRATE_URL";
 
-const NAMES: &[&str] = &[
-    "drizzle.config.ts",
-    "drizzle.config.mts",
-    "drizzle.config.js",
-    "drizzle.config.mjs",
-    "drizzle.config.cjs",
-    "drizzle.config.json",
-];
-
 /// The drizzle-kit project in `cwd`, if there is one.
 pub fn project(cwd: &Path) -> anyhow::Result<Option<Project>> {
-    let Some(config) = NAMES.iter().map(|n| cwd.join(n)).find(|f| f.is_file()) else {
+    let Some(config) = crate::target::drizzle::NAMES
+        .iter()
+        .map(|n| cwd.join(n))
+        .find(|f| f.is_file())
+    else {
         return Ok(None);
     };
     let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
@@ -76,7 +71,7 @@ pub fn project(cwd: &Path) -> anyhow::Result<Option<Project>> {
     Ok(Some(Project {
         tool: ToolKind::Drizzle,
         root: cwd.to_path_buf(),
-        dir: normalize(&out_dir),
+        dir: crate::target::normalize(&out_dir),
         schema: schema_path.map(|s| cwd.join(s)),
         config_file: Some(config),
         provider: dialect,
@@ -93,20 +88,6 @@ pub fn project(cwd: &Path) -> anyhow::Result<Option<Project>> {
         apply_command: None,
         dbmate: false,
     }))
-}
-
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[derive(serde::Deserialize)]
@@ -134,24 +115,10 @@ pub fn migrations(project: &Project) -> anyhow::Result<Vec<Migration>> {
     let mut out = Vec::new();
     for e in j.entries {
         let path = project.dir.join(format!("{}.sql", e.tag));
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "{} lists {}, but {} cannot be read",
-                journal.display(),
-                e.tag,
-                path.display()
-            )
-        })?;
-        let sql = String::from_utf8_lossy(&bytes).into_owned();
-        out.push(Migration {
-            name: e.tag,
-            key: e.when.to_string(),
-            path,
-            up_sql: sql.clone(),
-            sql,
-            checksum: sha256_hex(&bytes),
-            when: Some(e.when),
-        });
+        let context = format!("{} lists {}, but it cannot be read", journal.display(), e.tag);
+        let mut m = Migration::read(path, e.tag, e.when.to_string(), str::to_string).context(context)?;
+        m.when = Some(e.when);
+        out.push(m);
     }
     Ok(out)
 }

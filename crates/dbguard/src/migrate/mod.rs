@@ -140,7 +140,34 @@ pub struct Migration {
     pub when: Option<i64>,
 }
 
+impl Migration {
+    /// Read a migration file: `name` as shown, `key` as the history table records it, and
+    /// `up` the part that is applied (from the whole file).
+    pub fn read(path: PathBuf, name: String, key: String, up: fn(&str) -> String) -> anyhow::Result<Migration> {
+        let bytes = std::fs::read(&path).map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+        let sql = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Migration {
+            name,
+            key,
+            up_sql: up(&sql),
+            path,
+            sql,
+            checksum: sha256_hex(&bytes),
+            when: None,
+        })
+    }
+}
+
 impl Project {
+    /// The entries of the migrations folder; none when the folder does not exist yet.
+    pub fn folder_entries(&self) -> anyhow::Result<Vec<std::fs::DirEntry>> {
+        match std::fs::read_dir(&self.dir) {
+            Ok(rd) => Ok(rd.flatten().collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(anyhow!("cannot read {}: {e}", self.dir.display())),
+        }
+    }
+
     /// Find the project's tool and folder from `cwd` and dbguard.toml's `[migrate]`.
     pub fn detect(cwd: &Path, config: &Config) -> anyhow::Result<Project> {
         let m = &config.migrate;

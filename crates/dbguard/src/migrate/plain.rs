@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 
-use super::{sha256_hex, HistoryTable, Migration, Project, ToolKind};
+use super::{HistoryTable, Migration, Project, ToolKind};
 use crate::config::MigrateConfig;
 
 pub const DEFAULT_TABLE: &str = "schema_migrations";
@@ -104,29 +104,14 @@ pub fn up_section(sql: &str) -> String {
 }
 
 pub fn migrations(project: &Project) -> anyhow::Result<Vec<Migration>> {
-    let rd = match std::fs::read_dir(&project.dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(anyhow!("cannot read {}: {e}", project.dir.display())),
-    };
     let mut out = Vec::new();
-    for e in rd.flatten() {
+    for e in project.folder_entries()? {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
         if !path.is_file() || !name.ends_with(".sql") || name.ends_with(".down.sql") {
             continue;
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let sql = String::from_utf8_lossy(&bytes).into_owned();
-        out.push(Migration {
-            key: version_of(&name),
-            up_sql: up_section(&sql),
-            name,
-            path,
-            sql,
-            checksum: sha256_hex(&bytes),
-            when: None,
-        });
+        out.push(Migration::read(path, name.clone(), version_of(&name), up_section)?);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 
 use super::tool;
-use super::{sha256_hex, HistoryTable, Migration, Project, ToolKind};
+use super::{HistoryTable, Migration, Project, ToolKind};
 use crate::target::jsscan::{self, Tok};
 
 pub const HISTORY: &str = "_prisma_migrations";
@@ -95,29 +95,14 @@ fn migrations_path(toks: &[Tok]) -> Option<String> {
 
 /// The migration folders, by name (Prisma's order).
 pub fn migrations(project: &Project) -> anyhow::Result<Vec<Migration>> {
-    let rd = match std::fs::read_dir(&project.dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(anyhow!("cannot read {}: {e}", project.dir.display())),
-    };
     let mut out = Vec::new();
-    for e in rd.flatten() {
+    for e in project.folder_entries()? {
         let path = e.path().join("migration.sql");
         if !e.path().is_dir() || !path.is_file() {
             continue;
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let sql = String::from_utf8_lossy(&bytes).into_owned();
         let name = e.file_name().to_string_lossy().into_owned();
-        out.push(Migration {
-            key: name.clone(),
-            name,
-            path,
-            up_sql: sql.clone(),
-            sql,
-            checksum: sha256_hex(&bytes),
-            when: None,
-        });
+        out.push(Migration::read(path, name.clone(), name, str::to_string)?);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

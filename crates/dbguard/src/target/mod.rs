@@ -1096,7 +1096,7 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// Remove `.` and `..` components without touching the file system.
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

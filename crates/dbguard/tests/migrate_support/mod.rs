@@ -8,6 +8,19 @@ use std::process::{Output, Stdio};
 
 use crate::e2e_support::{describe, World};
 
+/// An apply command like the small runners teams write, for plain SQL folders on
+/// PostgreSQL: every file in name order whose version is not in schema_migrations runs in
+/// one transaction with its version recorded.
+pub const PG_APPLY: &str = r#"set -e
+psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c 'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY)'
+for f in migrations/*.sql; do
+  v=$(basename "$f" .sql); v=${v%%_*}
+  if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM schema_migrations WHERE version = '$v'")" ]; then
+    { echo 'BEGIN;'; cat "$f"; echo ";INSERT INTO schema_migrations VALUES ('$v'); COMMIT;"; } | psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1
+  fi
+done
+"#;
+
 /// `dbguard ARGS` as an AI agent runs it: CLAUDECODE=1, stdin not a terminal.
 pub fn agent(world: &World, cwd: &Path, args: &[&str]) -> Output {
     world
