@@ -90,6 +90,14 @@ pub trait Lookup {
     fn workspace_packages(&self) -> Option<Vec<WorkspacePackage>> {
         None
     }
+
+    /// Whether the Prisma project in the working directory configures a shadow database
+    /// (`shadowDatabaseUrl`) that is its main database, with `env` (the command's inline
+    /// assignments) in force. `None`: not configured, or not known.
+    fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
+        let _ = env;
+        None
+    }
 }
 
 /// Bounds of a [`Lookup::walk_dir`]: the hook must stay fast on any tree.
@@ -197,6 +205,8 @@ pub struct MapLookup {
     pub env: BTreeMap<String, String>,
     /// Workspace packages: directory -> name (their package.json files are in `files`).
     pub workspace: BTreeMap<String, String>,
+    /// What `prisma_shadow_is_main` answers.
+    pub prisma_shadow_is_main: Option<bool>,
 }
 
 impl Lookup for MapLookup {
@@ -305,6 +315,9 @@ impl Lookup for MapLookup {
                 })
                 .collect()
         })
+    }
+    fn prisma_shadow_is_main(&self, _env: &[(String, String)]) -> Option<bool> {
+        self.prisma_shadow_is_main
     }
 }
 

@@ -33,6 +33,7 @@ pub mod door {
     pub const RUN: &str = "run";
     pub const HOOK: &str = "hook";
     pub const MCP: &str = "mcp";
+    pub const MIGRATE: &str = "migrate";
 }
 
 /// Outcome values (`Entry::outcome`).

@@ -75,6 +75,8 @@ pub struct Config {
     pub policy: toml::Table,
     /// `[mcp]`.
     pub mcp: Mcp,
+    /// `[migrate]`: for `dbguard migrate` (see `migrate/config` in docs/migrate.md).
+    pub migrate: MigrateConfig,
     /// The file this came from (None: defaults, no file found).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -126,6 +128,25 @@ pub struct Mcp {
     pub read_role: Option<String>,
 }
 
+/// `[migrate]`: how `dbguard migrate` finds and applies migrations when the project does
+/// not say it itself (plain SQL folders), and where it may make scratch databases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MigrateConfig {
+    /// `prisma`, `drizzle`, `sql` or `dbmate` (default: detected from the project).
+    pub tool: Option<String>,
+    /// The migrations folder of a plain SQL project, relative to the working directory
+    /// (default `migrations`, else `db/migrations`).
+    pub dir: Option<PathBuf>,
+    /// The history table the apply command records versions in (default `schema_migrations`).
+    pub table: Option<String>,
+    /// Its version column (default `version`).
+    pub column: Option<String>,
+    /// The command that applies pending migrations (plain SQL); it gets the database URL in
+    /// `DATABASE_URL`.
+    pub apply: Option<String>,
+}
+
 fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment, D::Error> {
     let s = String::deserialize(d)?;
     Environment::from_name(&s).ok_or_else(|| {
@@ -135,11 +156,12 @@ fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment,
     })
 }
 
-const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp"];
+const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp", "migrate"];
 const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];
 const MCP_KEYS: &[&str] = &["read_role"];
+const MIGRATE_KEYS: &[&str] = &["tool", "dir", "table", "column", "apply"];
 
 /// The configuration for this process's working directory, loaded once. A file that
 /// cannot be read counts as no file here; commands that resolve a target report the
@@ -285,6 +307,7 @@ fn unknown_keys(table: &toml::Table) -> Vec<String> {
             ("snapshots", toml::Value::Table(t)) => nested("snapshots", t, SNAPSHOT_KEYS, &mut out),
             ("freshness", toml::Value::Table(t)) => nested("freshness", t, FRESHNESS_KEYS, &mut out),
             ("mcp", toml::Value::Table(t)) => nested("mcp", t, MCP_KEYS, &mut out),
+            ("migrate", toml::Value::Table(t)) => nested("migrate", t, MIGRATE_KEYS, &mut out),
             _ => {}
         }
     }

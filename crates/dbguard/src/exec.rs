@@ -2,7 +2,7 @@
 //!
 //! Two ways: `replace` execs the command in place of dbguard (the non-destructive fast
 //! path: no process stays behind, signals and the exit status are the command's own);
-//! `spawn_and_wait` runs it as a child while dbguard waits to verify and log afterwards.
+//! `spawn_and_wait_with` runs it as a child while dbguard waits to verify and log afterwards.
 //! While the child runs, SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to dbguard are forwarded to
 //! it. Signals the terminal generates (Ctrl-C) already reach the whole foreground process
 //! group, child included, so those are not sent twice; dbguard itself survives them to
@@ -107,17 +107,71 @@ pub fn replace(argv: &[OsString]) -> SpawnError {
 /// Run the command as a child with inherited stdio, forwarding signals, and wait for it.
 #[allow(dead_code)] // the plain form, for doors that add nothing to the command
 pub fn spawn_and_wait(argv: &[OsString]) -> Result<ChildExit, SpawnError> {
-    spawn_and_wait_with(argv, |_| {})
+    spawn_and_wait_adjusted(argv, |_| {})
+}
+
+/// Run the command as a child with inherited stdio and extra environment variables,
+/// forwarding signals, and wait for it.
+/// `PGOPTIONS` (the in-database guard's approval, see `guarded::approved_environment`) adds
+/// to the command's own `PGOPTIONS=...` word instead of replacing it.
+pub fn spawn_and_wait_with(argv: &[OsString], env: &[(String, String)]) -> Result<ChildExit, SpawnError> {
+    spawn_and_wait_adjusted(argv, |c| {
+        for (k, v) in env {
+            let own_word = (k == "PGOPTIONS")
+                .then(|| c.get_envs().find(|(n, _)| *n == "PGOPTIONS").and_then(|(_, w)| w))
+                .flatten()
+                .map(|w| w.to_string_lossy().into_owned());
+            match own_word {
+                Some(word) => {
+                    // `v` is the process's PGOPTIONS plus the addition; the word replaces the former.
+                    let process = std::env::var("PGOPTIONS").unwrap_or_default();
+                    let added = v.strip_prefix(process.trim()).unwrap_or(v).trim();
+                    c.env(k, format!("{} {added}", word.trim()).trim());
+                }
+                None => {
+                    c.env(k, v);
+                }
+            }
+        }
+    })
 }
 
 /// `spawn_and_wait`, with `adjust` applied to the command after its own `NAME=value` words
 /// (e.g. the in-database guard's approval token added to PGOPTIONS).
-pub fn spawn_and_wait_with(argv: &[OsString], adjust: impl FnOnce(&mut Command)) -> Result<ChildExit, SpawnError> {
+pub fn spawn_and_wait_adjusted(argv: &[OsString], adjust: impl FnOnce(&mut Command)) -> Result<ChildExit, SpawnError> {
     let mut c = command(argv).map_err(|e| SpawnError {
         code: crate::exit::USAGE,
         message: e.to_string(),
     })?;
     adjust(&mut c);
+    wait_command(c, argv)
+}
+
+/// Run a prepared command as a child (inherited stdio unless the caller set otherwise),
+/// forwarding signals, and wait for it.
+pub fn wait_command(c: Command, argv: &[OsString]) -> Result<ChildExit, SpawnError> {
+    wait_child(c, argv, false).map(|(e, _)| e)
+}
+
+/// What a captured child wrote.
+#[derive(Debug, Default, Clone)]
+pub struct Captured {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Run a prepared command with its stdout and stderr captured (stdin as the caller set),
+/// forwarding signals, and wait for it.
+pub fn capture_command(c: Command, argv: &[OsString]) -> Result<(ChildExit, Captured), SpawnError> {
+    wait_child(c, argv, true).map(|(e, out)| (e, out.unwrap_or_default()))
+}
+
+fn wait_child(mut c: Command, argv: &[OsString], capture: bool) -> Result<(ChildExit, Option<Captured>), SpawnError> {
+    use std::io::Read;
+    if capture {
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    }
     let guard = ForwardGuard::install();
     let mut child = c.spawn().map_err(|e| spawn_error(argv, e))?;
     let pid = child.id() as i32;
@@ -129,14 +183,39 @@ pub fn spawn_and_wait_with(argv: &[OsString], adjust: impl FnOnce(&mut Command))
             libc::kill(pid, pending);
         }
     }
+    // Both pipes are drained while the child runs, so a chatty child never blocks on a full pipe.
+    let readers = capture.then(|| {
+        let mut out = child.stdout.take();
+        let mut err = child.stderr.take();
+        (
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(o) = out.as_mut() {
+                    let _ = o.read_to_end(&mut b);
+                }
+                b
+            }),
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(e) = err.as_mut() {
+                    let _ = e.read_to_end(&mut b);
+                }
+                b
+            }),
+        )
+    });
     let status = child.wait();
     CHILD.store(0, Ordering::SeqCst);
     drop(guard);
+    let captured = readers.map(|(o, e)| Captured {
+        stdout: o.join().unwrap_or_default(),
+        stderr: e.join().unwrap_or_default(),
+    });
     let status = status.map_err(|e| SpawnError {
         code: crate::exit::ERROR,
         message: format!("waiting for the command: {e}"),
     })?;
-    Ok(match (status.code(), status.signal()) {
+    let exit = match (status.code(), status.signal()) {
         (Some(code), _) => ChildExit {
             code: (code & 0xff) as u8,
             signal: None,
@@ -149,10 +228,22 @@ pub fn spawn_and_wait_with(argv: &[OsString], adjust: impl FnOnce(&mut Command))
             code: crate::exit::ERROR,
             signal: None,
         },
-    })
+    };
+    Ok((exit, captured))
+}
+
+/// The last signal that reached dbguard while a child ran (forwarded or not).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that reached dbguard while a child ran, if any (and forget it): a door that
+/// holds resources to clean up (scratch databases) stops after the child instead of going on.
+pub fn take_received_signal() -> Option<i32> {
+    let s = RECEIVED.swap(0, Ordering::SeqCst);
+    (s != 0).then_some(s)
 }
 
 extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    RECEIVED.store(sig, Ordering::SeqCst);
     // Terminal-generated signals (si_code SI_KERNEL) went to the child already.
     // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO handlers.
     let from_terminal = !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL;
@@ -272,10 +363,12 @@ mod tests {
     #[test]
     fn exit_codes_pass_through() {
         assert_eq!(
-            spawn_and_wait(&v(&["sh", "-c", "exit 7"])).map(|e| e.code).ok(),
+            spawn_and_wait_with(&v(&["sh", "-c", "exit 7"]), &[])
+                .map(|e| e.code)
+                .ok(),
             Some(7)
         );
-        let killed = spawn_and_wait(&v(&["sh", "-c", "kill -TERM $$"])).ok();
+        let killed = spawn_and_wait_with(&v(&["sh", "-c", "kill -TERM $$"]), &[]).ok();
         assert_eq!(
             killed,
             Some(ChildExit {
@@ -283,12 +376,12 @@ mod tests {
                 signal: Some(15)
             })
         );
-        let missing = spawn_and_wait(&v(&["/nonexistent/dbguard-test-cmd"]))
+        let missing = spawn_and_wait_with(&v(&["/nonexistent/dbguard-test-cmd"]), &[])
             .err()
             .map(|e| e.code);
         assert_eq!(missing, Some(NOT_FOUND));
         assert_eq!(
-            spawn_and_wait(&v(&["X_TEST=5", "sh", "-c", "exit $X_TEST"]))
+            spawn_and_wait_with(&v(&["X_TEST=5", "sh", "-c", "exit $X_TEST"]), &[])
                 .map(|e| e.code)
                 .ok(),
             Some(5)

@@ -169,6 +169,22 @@ impl Lookup for FsLookup {
     fn git_states(&self, paths: &[String]) -> Option<Vec<GitState>> {
         git_states(&self.cwd, paths)
     }
+
+    /// Resolved without connecting (this runs in the hook): the URLs are compared by their
+    /// parts, with `localhost`, `127.0.0.1` and `::1` counting as one host. `dbguard migrate`
+    /// compares the servers' identities instead.
+    fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
+        crate::target::prisma::load(&self.cwd)?.shadow_url?;
+        let hint = dbguard_core::TargetHint {
+            tool: Some("prisma".into()),
+            env: env.to_vec(),
+            ..Default::default()
+        };
+        let req = crate::target::ResolveRequest::from_process(None, self.cwd.clone(), Some(hint));
+        let t = crate::target::resolve(&req).ok()?;
+        let shadow = t.related.iter().find(|r| r.role == "shadowDatabaseUrl")?;
+        Some(shadow.same_as_target)
+    }
 }
 
 /// `p` with symlinks followed: the file itself when it exists, else its folder (a new file

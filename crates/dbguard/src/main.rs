@@ -11,9 +11,11 @@ mod exec;
 mod exit;
 mod fs_lookup;
 mod fs_workspace;
+mod guarded;
 mod hooks;
 mod impact;
 mod mcp;
+mod migrate;
 mod output;
 mod plan;
 mod procs;
@@ -78,6 +80,8 @@ enum Command {
     Mcp(commands::mcp::Args),
     /// Install the in-database guard (PostgreSQL refuses DROP, TRUNCATE, mass DELETE/UPDATE from any client); --status, --uninstall, --upgrade.
     Protect(commands::protect::Args),
+    /// Schema changes without prompts: status, new, plan (rehearsed), apply (guarded), baseline.
+    Migrate(commands::migrate::Args),
     /// Internal: record a clone snapshot's row counts and checksums (runs in the background).
     #[command(hide = true)]
     SnapshotFinish(commands::snapshot::FinishArgs),
@@ -122,6 +126,7 @@ fn main() -> std::process::ExitCode {
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Mcp(a) => commands::mcp::run(a),
         Command::Protect(a) => commands::protect::run(a),
+        Command::Migrate(a) => commands::migrate::run(a),
         Command::SnapshotFinish(a) => commands::snapshot::finish(a),
     };
     match result {

@@ -221,6 +221,17 @@ pub fn agent_in_env() -> Option<&'static str> {
 /// Build the plan. Never fails: what cannot be learned is recorded as missing, and the
 /// verdict is decided without it (never more lenient because of it).
 pub fn build(req: PlanRequest) -> Plan {
+    build_inner(req, None)
+}
+
+/// Build the plan for a target the door has already resolved (`migrate apply`: the
+/// project's database, resolved once for status, plan and apply). The target is kept even
+/// when nothing destructive is found, since the door snapshots and verifies it anyway.
+pub fn build_for_target(req: PlanRequest, target: ResolvedTarget) -> Plan {
+    build_inner(req, Some(target))
+}
+
+fn build_inner(req: PlanRequest, given: Option<ResolvedTarget>) -> Plan {
     let lookup = FsLookup::new(&req.cwd);
     let analysis = match &req.input {
         Input::Shell(s) => analyze(&Operation::Shell(s), &lookup),
@@ -241,7 +252,7 @@ pub fn build(req: PlanRequest) -> Plan {
     };
     let display = secrets.redact(req.input.text());
     let mut analysis = analysis;
-    if !analysis.is_destructive() {
+    if !analysis.is_destructive() && given.is_none() {
         for h in &mut analysis.targets {
             h.hide_secrets(&secrets);
         }
@@ -275,12 +286,15 @@ pub fn build(req: PlanRequest) -> Plan {
     let config = crate::config::Config::load(&req.cwd);
     let mut resolve_req = ResolveRequest::from_process(req.cli_url.clone(), req.cwd.clone(), hint);
     resolve_req.config = config.as_ref().ok().cloned();
-    let (target, target_error) = match resolve(&resolve_req) {
-        Ok(mut t) => {
-            t.hide_secrets(&secrets);
-            (Some(t), None)
-        }
-        Err(e) => (None, Some(secrets.redact(&format!("{e:#}")))),
+    let (target, target_error) = match given {
+        Some(t) => (Some(t), None),
+        None => match resolve(&resolve_req) {
+            Ok(mut t) => {
+                t.hide_secrets(&secrets);
+                (Some(t), None)
+            }
+            Err(e) => (None, Some(secrets.redact(&format!("{e:#}")))),
+        },
     };
     // The hints have served the resolver; what is left of them is only shown.
     for h in &mut analysis.targets {

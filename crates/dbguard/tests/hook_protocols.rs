@@ -322,7 +322,8 @@ fn production_is_denied_for_every_agent() {
             unreachable!()
         };
         assert!(
-            reason.contains("prisma migrate diff") && reason.contains("migrate deploy"),
+            reason.contains("dbguard migrate new <name>` then `dbguard migrate apply")
+                && reason.contains("migrate deploy"),
             "{reason}"
         );
     }

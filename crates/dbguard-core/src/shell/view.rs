@@ -127,6 +127,11 @@ impl Lookup for View<'_> {
         self.inner.walk_dir(&self.path(path), limits)
     }
 
+    fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
+        // The project of the directory the command runs in is only known at the top.
+        self.dir.is_none().then(|| self.inner.prisma_shadow_is_main(env)).flatten()
+    }
+
     fn git_states(&self, paths: &[String]) -> Option<Vec<GitState>> {
         let paths: Vec<String> = paths.iter().map(|p| self.path(p)).collect();
         self.inner.git_states(&paths)

@@ -101,6 +101,7 @@
 pub mod calls;
 mod constant;
 mod generic;
+pub mod migration;
 mod plpgsql;
 mod postgres;
 pub mod readonly;

@@ -74,6 +74,7 @@ impl Case {
             scripts,
             env: self.environment.clone(),
             workspace: self.workspace.clone(),
+            ..MapLookup::default()
         }
     }
 }

@@ -120,8 +120,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             _ => report::next_step_for_check(&text, args.url.as_deref(), args.sql),
         };
         println!("{}", secrets.mask(&next));
+        if let Some(a) = crate::migrate::doors::alternative_for(&analysis.findings) {
+            println!("Safe alternative: {a}.");
+        }
     } else {
         println!("ok: nothing destructive found");
+        if !args.sql && crate::migrate::doors::runs_prisma_migrate_dev(&text) {
+            println!("note: {}", crate::migrate::doors::migrate_dev_advice());
+        }
     }
     Ok(if destructive {
         crate::exit::BLOCKED

@@ -38,6 +38,9 @@ pub struct Args {
     /// executable's absolute path).
     #[arg(long)]
     dbguard: Option<String>,
+    /// Also add db:migrate:new/plan/apply/status and db:backup scripts to package.json.
+    #[arg(long)]
+    scripts: bool,
 }
 
 /// Markers around the section dbguard adds to AGENTS.md / CLAUDE.md.
@@ -59,9 +62,12 @@ When a command is stopped:
   Only the user approves, with `dbguard approve <code>` in their own terminal.
 - After approval, run it as `dbguard run -- <command>` (snapshot, run, verify).
 
-Safe workflow: change the schema with a new migration that keeps the data (for Prisma:
-`npx prisma migrate diff ... --script` or `migrate dev --create-only`, review, then
-`npx prisma migrate deploy`). Use `dbguard status` to see which database you are on.";
+Schema changes, never with `migrate dev`, `migrate reset`, `db push` or `drizzle-kit push`:
+edit the schema, then `dbguard migrate new <name>` (writes the migration, lists what
+it would destroy), `dbguard migrate plan` (rows at stake, rehearsal on a copy),
+`dbguard migrate apply` (snapshot, apply; exit 3: refused, or the user's
+`dbguard approve <code>` is needed, then run it again), `dbguard migrate status`.
+Use `dbguard status` to see which database you are on.";
 
 /// What `init` remembers about one file it changed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -205,6 +211,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     changes.push(c);
                 }
             }
+            if let Some(c) = super::init_scripts::uninstall(&project, args.dry_run)? {
+                changes.push(c);
+            }
         }
     } else {
         if agents.is_empty() {
@@ -253,6 +262,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
             if let Some(c) = write_config(&project, args.dry_run)? {
                 changes.push(c);
+            }
+            if args.scripts {
+                changes.extend(super::init_scripts::install(&project, &dbguard, args.dry_run)?);
             }
         }
     }

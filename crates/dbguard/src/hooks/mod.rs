@@ -252,6 +252,10 @@ fn decide_inner(agent: Agent, command: &str, cwd: &Path, opts: Options) -> Decis
         exact: false,
     });
     if !plan.destructive() {
+        // An agent has no terminal: `prisma migrate dev` would stop at its first prompt.
+        if crate::migrate::doors::runs_prisma_migrate_dev(command) {
+            return deny_both(format!("dbguard: {}", crate::migrate::doors::migrate_dev_advice()));
+        }
         return Decision::Allow;
     }
     let outcome = match guard_settings_outcome(&plan) {
@@ -594,9 +598,8 @@ fn dbguard_self_command(command: &str) -> Option<Decision> {
     let words = single_dbguard_words(command)?;
     let sub = words.iter().find(|w| !w.starts_with('-'))?.as_str();
     match sub {
-        "run" | "check" | "lint" | "status" | "snapshots" | "snapshot" | "verify" | "doctor" | "restore" => {
-            Some(Decision::Allow)
-        }
+        "run" | "check" | "lint" | "status" | "snapshots" | "snapshot" | "verify" | "doctor" | "restore"
+        | "migrate" => Some(Decision::Allow),
         "approve" | "deny" | "prune" => Some(deny_both(format!(
             "dbguard: `dbguard {sub}` is for the user only; an agent must not run it. Ask the user to run it in \
 their own terminal if they want to."
@@ -736,29 +739,13 @@ pub fn plan_summary(plan: &Plan) -> String {
 
 /// The safe way to reach the same goal, by tool.
 fn safe_alternative(plan: &Plan) -> String {
-    let tools: Vec<&str> = plan
-        .analysis
-        .findings
-        .iter()
-        .filter_map(|f| f.tool.as_deref())
-        .collect();
     let kinds: Vec<FindingKind> = plan.analysis.findings.iter().map(|f| f.kind).collect();
     if let Some(keep) = plan.safeguard() {
         return format!("{keep}. Only the user decides whether it goes.");
     }
     let backup = "take a backup first with `dbguard snapshot` (the user may run it)";
-    if tools.contains(&"prisma") {
-        return format!(
-            "change prisma/schema.prisma, generate a migration without applying it with `npx prisma migrate diff \
---from-migrations prisma/migrations --to-schema-datamodel prisma/schema.prisma --script` (or `npx prisma migrate \
-dev --create-only`), review that it keeps the data, and apply it with `npx prisma migrate deploy`; {backup}."
-        );
-    }
-    if tools.contains(&"drizzle-kit") || tools.contains(&"drizzle") {
-        return format!(
-            "use `npx drizzle-kit generate` to write a migration, review it so it keeps the data, and apply it with \
-`npx drizzle-kit migrate`; {backup}."
-        );
+    if let Some(a) = crate::migrate::doors::alternative_for(&plan.analysis.findings) {
+        return format!("{a}; {backup}.");
     }
     if kinds
         .iter()

@@ -77,6 +77,18 @@ pub struct ExecuteArgs {
     pub approval_code: Option<String>,
 }
 
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct MigratePlanArgs {
+    /// Rehearse the pending migrations on a throwaway copy (default true).
+    pub rehearse: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct MigrateApplyArgs {
+    /// The approval code, once the user has approved it with `dbguard approve <code>`.
+    pub approval_code: Option<String>,
+}
+
 fn ok_json(v: serde_json::Value) -> Result<CallToolResult, McpError> {
     let text = serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string());
     Ok(CallToolResult::success(vec![ContentBlock::text(
@@ -175,6 +187,38 @@ then call db_execute again with the same SQL and approval_code (a snapshot is ta
     async fn db_execute(&self, Parameters(args): Parameters<ExecuteArgs>) -> Result<CallToolResult, McpError> {
         let ctx = self.ctx.clone();
         blocking(move || tools::execute(&ctx, &args.sql, args.approval_code.as_deref())).await
+    }
+
+    #[tool(
+        description = "Migration status of the project (Prisma, drizzle-kit, SQL folder): applied, pending, failed, \
+edited, missing, out-of-order migrations and drift, each problem with the next step."
+    )]
+    async fn db_migrate_status(&self) -> Result<CallToolResult, McpError> {
+        let ctx = self.ctx.clone();
+        blocking(move || tools::migrate_status(&ctx)).await
+    }
+
+    #[tool(
+        description = "The pending migrations: what they would destroy (rows measured on the live database) and a \
+rehearsal on a throwaway copy. Create migrations with `dbguard migrate new <name>` (never prisma migrate dev/reset, \
+db push or drizzle-kit push)."
+    )]
+    async fn db_migrate_plan(&self, Parameters(args): Parameters<MigratePlanArgs>) -> Result<CallToolResult, McpError> {
+        let ctx = self.ctx.clone();
+        blocking(move || tools::migrate_plan(&ctx, args.rehearse.unwrap_or(true))).await
+    }
+
+    #[tool(
+        description = "Apply the pending migrations with the project's own tool, after a snapshot. Migrations that \
+destroy data are NOT applied: the answer holds an approval code; the user approves with `dbguard approve <code>` in \
+their terminal, then call db_migrate_apply again with approval_code."
+    )]
+    async fn db_migrate_apply(
+        &self,
+        Parameters(args): Parameters<MigrateApplyArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let ctx = self.ctx.clone();
+        blocking(move || tools::migrate_apply(&ctx, args.approval_code.as_deref())).await
     }
 }
 

@@ -583,3 +583,60 @@ fn sqlite_execute(path: &Path, sql: &str) -> anyhow::Result<u64> {
     tx.commit()?;
     Ok(n)
 }
+
+// ---------------------------------------------------------------------------------------
+// db_migrate_status / db_migrate_plan / db_migrate_apply: `dbguard migrate` for agents.
+
+fn migrate_ctx(ctx: &Ctx) -> anyhow::Result<crate::migrate::ctx::Ctx> {
+    crate::migrate::ctx::Ctx::load(Some(ctx.cwd.clone()), ctx.url.clone())
+}
+
+pub fn migrate_status(ctx: &Ctx) -> anyhow::Result<Value> {
+    use crate::migrate::{check, status::Db};
+    let m = migrate_ctx(ctx)?;
+    let db = Db::open(&m.target)?;
+    let files = m.project.migrations()?;
+    let st = check::full_status(&m, &db, &files, true)?;
+    Ok(json!({
+        "tool": m.project.tool.as_str(),
+        "folder": m.project.dir_display(),
+        "target": target_json(&m.target),
+        "status": st,
+    }))
+}
+
+pub fn migrate_plan(ctx: &Ctx, rehearse: bool) -> anyhow::Result<Value> {
+    let m = migrate_ctx(ctx)?;
+    let r = crate::migrate::planner::run(&m, rehearse)?;
+    Ok(serde_json::to_value(&r)?)
+}
+
+pub fn migrate_apply(ctx: &Ctx, approval_code: Option<&str>) -> anyhow::Result<Value> {
+    let m = migrate_ctx(ctx)?;
+    let r = crate::migrate::apply::run(
+        &m,
+        &crate::migrate::apply::Options {
+            json: true,
+            allow_production: false,
+            plan: None,
+            approval_code: approval_code.map(str::to_string),
+        },
+    )?;
+    let mut v = serde_json::to_value(&r)?;
+    if r.result == "needs_approval" {
+        if let Some(code) = r
+            .guarded
+            .as_ref()
+            .and_then(|g| g.approval.as_ref())
+            .map(|a| a.code.clone())
+        {
+            v["approval_code"] = json!(code);
+            v["message"] = json!(format!(
+                "NOT applied: these migrations destroy data and need the user's approval. Tell the user: {} Then call \
+db_migrate_apply again with approval_code. A snapshot is taken before they run.",
+                crate::approval::sentence(&code)
+            ));
+        }
+    }
+    Ok(v)
+}

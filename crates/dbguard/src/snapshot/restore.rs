@@ -759,6 +759,18 @@ async fn load_copy(
     for d in tables.iter().filter_map(catalog) {
         run_sections(main, &d.types, false, &mut warnings).await?;
     }
+    if dump_ddl.is_some() {
+        // pg_dump --table leaves out CREATE SCHEMA for the tables' own schemas (a
+        // `drizzle.__drizzle_migrations` in a table snapshot): create them first.
+        let mut schemas: Vec<&str> = tables.iter().map(|t| t.schema.as_str()).collect();
+        schemas.sort_unstable();
+        schemas.dedup();
+        let creates: Vec<String> = schemas
+            .iter()
+            .map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)))
+            .collect();
+        run_sections(main, &creates, false, &mut warnings).await?;
+    }
     match &dump_ddl {
         Some((pre, _)) => run_sections(main, pre, false, &mut warnings).await?,
         None => {

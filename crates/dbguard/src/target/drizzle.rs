@@ -21,7 +21,7 @@ pub struct DrizzleProject {
     pub notes: Vec<String>,
 }
 
-const NAMES: &[&str] = &[
+pub const NAMES: &[&str] = &[
     "drizzle.config.ts",
     "drizzle.config.mts",
     "drizzle.config.js",

@@ -159,6 +159,9 @@ pub struct RelatedTarget {
     pub source: String,
     /// Same database as the main target.
     pub same_as_target: bool,
+    /// The raw URL (never serialized or printed), for checks that connect.
+    #[serde(skip)]
+    pub url: Option<String>,
 }
 
 /// The engine a URL (or a file path) implies.
@@ -1073,6 +1076,7 @@ impl Resolver<'_> {
                 display,
                 source,
                 same_as_target: same,
+                url: Some(value),
             });
         }
     }
@@ -1224,7 +1228,7 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// Remove `.` and `..` components without touching the file system.
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -5,7 +5,9 @@
 //! ("We need to reset the database... All data will be lost"), and in a non-interactive
 //! shell (an agent, CI) Prisma 6 aborts with "Prisma Migrate has detected that the
 //! environment is non-interactive" instead of resetting. Plain `db push` likewise refuses
-//! to apply data-losing changes without `--accept-data-loss`.
+//! to apply data-losing changes without `--accept-data-loss`. Except: when the project's
+//! `shadowDatabaseUrl` is its main database (the lookup says so), `migrate dev` and `migrate
+//! diff --from-migrations` reset that "shadow" without asking: a reset of the main database.
 
 use crate::finding::{FindingKind, Scope};
 use crate::sql::Dialect;
@@ -34,6 +36,12 @@ const SPEC: Spec = Spec {
         "to-url",
         "from-schema-datasource",
         "to-schema-datamodel",
+        "to-schema-datasource",
+        "from-schema-datamodel",
+        "from-migrations",
+        "to-migrations",
+        "shadow-database-url",
+        "output",
     ],
     ..Spec::DEFAULT
 };
@@ -82,6 +90,22 @@ fn recognize(inv: &Invocation) -> Outcome {
             Scope::Database,
         )),
         ("db", "seed") => findings.extend(super::seeds::prisma(inv)),
+        ("migrate", "dev") | ("migrate", "diff")
+            if (a.p(1) == "dev" || a.has(&["--from-migrations", "--to-migrations"]))
+                && !a.has(&["--shadow-database-url"])
+                && inv.lookup.prisma_shadow_is_main(inv.env) == Some(true) =>
+        {
+            findings.push(inv.finding(
+                t,
+                FindingKind::ResetDatabase,
+                None,
+                format!(
+                    "prisma migrate {} resets the shadow database, and this project's shadowDatabaseUrl is its main database: all its data would be lost",
+                    a.p(1)
+                ),
+                Scope::Database,
+            ))
+        }
         ("db", "execute") => {
             let dialect = dialect_of(url.as_deref());
             if a.has(&["--stdin"]) {
@@ -132,6 +156,33 @@ mod tests {
             "prisma migrate dev",
         ] {
             assert!(run(&RECOGNIZER, c).is_empty(), "{c}");
+        }
+    }
+
+    #[test]
+    fn shadow_that_is_the_main_database() {
+        let lookup = MapLookup {
+            prisma_shadow_is_main: Some(true),
+            ..MapLookup::default()
+        };
+        for c in [
+            "prisma migrate dev",
+            "prisma migrate dev --create-only --name x",
+            "prisma migrate diff --from-migrations prisma/migrations --to-schema-datamodel prisma/schema.prisma",
+        ] {
+            let out = run_with(&RECOGNIZER, c, &lookup, &Input::Terminal);
+            assert_eq!(out.findings.len(), 1, "{c}");
+            assert_eq!(out.findings[0].kind, FindingKind::ResetDatabase, "{c}");
+        }
+        for c in [
+            "prisma migrate diff --from-empty --to-schema-datamodel prisma/schema.prisma",
+            "prisma migrate dev --shadow-database-url postgres://h/shadow",
+            "prisma migrate deploy",
+        ] {
+            assert!(
+                run_with(&RECOGNIZER, c, &lookup, &Input::Terminal).findings.is_empty(),
+                "{c}"
+            );
         }
     }
 

@@ -1,0 +1,2 @@
+ALTER TABLE "User" DROP COLUMN "bio",
+ADD COLUMN     "about" TEXT;
