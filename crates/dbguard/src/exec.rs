@@ -376,6 +376,19 @@ mod tests {
                 signal: Some(15)
             })
         );
+        // The guard's PGOPTIONS adds to the command's own word.
+        let token = crate::protect::approval::pgoptions(std::env::var("PGOPTIONS").ok().as_deref(), "tok");
+        let merged = spawn_and_wait_with(
+            &v(&[
+                "PGOPTIONS=-c work_mem=64MB",
+                "sh",
+                "-c",
+                "test \"$PGOPTIONS\" = '-c work_mem=64MB -c dbguard.approval=tok'",
+            ]),
+            &[("PGOPTIONS".into(), token)],
+        )
+        .unwrap();
+        assert_eq!(merged.code, 0);
         let missing = spawn_and_wait_with(&v(&["/nonexistent/dbguard-test-cmd"]), &[])
             .err()
             .map(|e| e.code);

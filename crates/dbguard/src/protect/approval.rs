@@ -8,7 +8,7 @@
 //! asks for the guard owner's password (never stored, never echoed) and, logged in as the
 //! owner, writes sha256(token), role, database and expiry into `dbguard.approvals` ([`grant`]),
 //! a table the application role cannot read. The approved command then runs with
-//! `PGOPTIONS=-c dbguard.approval=<token>` ([`apply_to_command`]; in-process clients:
+//! `PGOPTIONS=-c dbguard.approval=<token>` (`guarded::approved_environment`; in-process clients:
 //! [`apply_to_config`] or [`present`]). The guard hashes the setting, finds the unused,
 //! unexpired row for this role and database, binds it to the session (backend pid and
 //! start time), and lets that session's destructive statements through until the expiry.
@@ -19,7 +19,6 @@
 //! file between the person's approval and the command's run can use the token first (once,
 //! for that role and database, until the expiry).
 
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
@@ -85,22 +84,8 @@ pub fn pgoptions(existing: Option<&str>, token: &str) -> String {
     }
 }
 
-/// Give a child process (psql, prisma, drizzle-kit, any libpq or node-postgres client) the
-/// token through PGOPTIONS, keeping options it already had (its own `PGOPTIONS=...` word
-/// before the program, else dbguard's environment).
-pub fn apply_to_command(cmd: &mut Command, token: &str) {
-    let set: Option<Option<String>> = cmd
-        .get_envs()
-        .find(|(k, _)| *k == "PGOPTIONS")
-        .map(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()));
-    let existing = match set {
-        Some(v) => v,
-        None => std::env::var("PGOPTIONS").ok(),
-    };
-    cmd.env("PGOPTIONS", pgoptions(existing.as_deref(), token));
-}
-
-/// The same for a tokio-postgres connection this process opens itself.
+/// For a tokio-postgres connection this process opens itself (child processes get the
+/// token through `guarded::approved_environment`).
 #[allow(dead_code)] // for migrate apply and the proxy
 pub fn apply_to_config(config: &mut tokio_postgres::Config, token: &str) {
     let existing = config.get_options().map(str::to_string);
@@ -376,11 +361,6 @@ mod tests {
             pgoptions(Some("-c search_path=app"), "t"),
             "-c search_path=app -c dbguard.approval=t"
         );
-        let mut c = Command::new("true");
-        c.env("PGOPTIONS", "-c work_mem=64MB");
-        apply_to_command(&mut c, "tok");
-        let v = c.get_envs().find(|(k, _)| *k == "PGOPTIONS").unwrap().1.unwrap();
-        assert_eq!(v, "-c work_mem=64MB -c dbguard.approval=tok");
     }
 
     #[test]
