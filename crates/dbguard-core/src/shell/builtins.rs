@@ -17,10 +17,15 @@ impl Analyzer<'_> {
     /// back later in the same command line (`... > /tmp/x.sh && bash /tmp/x.sh`).
     pub(super) fn redirect_outputs(&mut self, sc: &SimpleCommand, words: &[Word], input: &Input, env: &ShellEnv) {
         for r in &sc.redirects {
-            // Any descriptor written into dbguard's own settings rewrites them.
-            if matches!(r.kind, RedirectKind::Output | RedirectKind::Append) && !r.target.dynamic {
+            // Any descriptor written into dbguard's own settings rewrites them; a target that
+            // is computed (`"$DBGUARD_HOME/..."`) is judged by its text.
+            if matches!(r.kind, RedirectKind::Output | RedirectKind::Append) {
                 let view = self.view(env);
-                let target = env.path(&r.target.text);
+                let target = if r.target.dynamic {
+                    r.target.text.clone()
+                } else {
+                    env.path(&r.target.text)
+                };
                 if let Some(f) = recognizers::guard_settings::redirect(&target, &sc.text, &view) {
                     self.push(f);
                 }
