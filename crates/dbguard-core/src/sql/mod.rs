@@ -83,6 +83,11 @@ mod constant;
 mod generic;
 mod plpgsql;
 mod postgres;
+pub mod prefilter;
+pub mod statement;
+
+pub use prefilter::{prefilter, Prefilter};
+pub use statement::{pg_statements, DropTable, Statement, TableName};
 
 use serde::Serialize;
 
