@@ -36,6 +36,8 @@
 //!                            # Units: s, m, h, d, w (e.g. "90s", "30m", "1h", "2d", "1w").
 //!
 //! [policy]                   # per-environment policy, read by the policy module (raw table here).
+//! [proxy]                    # `dbguard proxy` (docs/proxy.md; raw table here).
+//! [trash]                    # soft-dropped tables' retention (docs/proxy.md; raw table here).
 //! ```
 //!
 //! The data directory (snapshots, audit log, approvals) is `DBGUARD_HOME` when set,
@@ -67,6 +69,10 @@ pub struct Config {
     pub freshness: BTreeMap<String, String>,
     /// `[policy]`, raw: interpreted by the policy module.
     pub policy: toml::Table,
+    /// `[proxy]`, raw: interpreted by `commands/proxy.rs` (docs/proxy.md).
+    pub proxy: toml::Table,
+    /// `[trash]`, raw: interpreted by `commands/trash.rs` (docs/proxy.md).
+    pub trash: toml::Table,
     /// The file this came from (None: defaults, no file found).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -118,7 +124,7 @@ fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment,
     })
 }
 
-const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy"];
+const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "proxy", "trash"];
 const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];

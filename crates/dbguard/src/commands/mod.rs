@@ -8,6 +8,8 @@ pub mod init;
 pub mod lint;
 pub mod log;
 pub mod mcp;
+pub mod proxy;
 pub mod run;
 pub mod snapshot;
 pub mod status;
+pub mod trash;
