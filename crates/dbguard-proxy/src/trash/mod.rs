@@ -12,7 +12,8 @@ use tokio_postgres::Client;
 
 pub use undrop::{undrop, UndropError, UndropReport};
 
-/// A foreign key of another table that referenced the dropped table.
+/// A foreign key removed with the dropped table: one of another table that referenced it, or
+/// one of its own that referenced a table that stayed (`outgoing`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ForeignKey {
     /// The referencing table (schema-qualified, quoted as needed).
@@ -21,6 +22,9 @@ pub struct ForeignKey {
     pub definition: String,
     #[serde(default)]
     pub references: String,
+    /// A key of the dropped table itself (to a table that stayed), not one pointing at it.
+    #[serde(default)]
+    pub outgoing: bool,
 }
 
 /// A view or materialized view that depended on the dropped table.

@@ -41,6 +41,9 @@ DECLARE
   v_fks oid[] := '{}';
   v_my_views oid[];
   v_my_fks oid[];
+  v_my_out oid[];
+  v_out oid[] := '{}';
+  v_con oid;
   v_deps jsonb;
   v_defs jsonb;
   v_others text[] := '{}';
@@ -156,16 +159,22 @@ BEGIN
               CONTINUE;
             END IF;
           ELSIF d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
-            SELECT con.contype, con.conrelid INTO r FROM pg_catalog.pg_constraint con WHERE con.oid = d.objid;
+            -- A key inherited by a partition stands for the partitioned table's own key.
+            v_con := d.objid;
+            SELECT con.contype, con.conrelid, con.conparentid INTO r FROM pg_catalog.pg_constraint con WHERE con.oid = v_con;
+            WHILE r.conparentid <> 0 LOOP
+              v_con := r.conparentid;
+              SELECT con.contype, con.conrelid, con.conparentid INTO r FROM pg_catalog.pg_constraint con WHERE con.oid = v_con;
+            END LOOP;
             IF r.conrelid = ANY (v_tree) THEN
               CONTINUE;
             END IF;
             IF r.contype = 'f' THEN
-              IF NOT d.objid = ANY (v_my_fks) THEN
-                v_my_fks := v_my_fks || d.objid;
+              IF NOT v_con = ANY (v_my_fks) THEN
+                v_my_fks := v_my_fks || v_con;
               END IF;
-              IF NOT d.objid = ANY (v_fks) THEN
-                v_fks := v_fks || d.objid;
+              IF NOT v_con = ANY (v_fks) THEN
+                v_fks := v_fks || v_con;
               END IF;
               CONTINUE;
             END IF;
@@ -176,8 +185,16 @@ BEGIN
         END LOOP;
         v_frontier := v_next;
       END LOOP;
+      -- Its own keys to tables that stay: a real DROP removes them with it, so they are
+      -- recorded and removed too (a trashed table must not hold rows of others back, nor
+      -- lose rows to their ON DELETE CASCADE).
+      v_my_out := ARRAY(SELECT con.oid FROM pg_catalog.pg_constraint con
+                         WHERE con.contype = 'f' AND con.conparentid = 0
+                           AND (con.conrelid = v_soft[i] OR con.conrelid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(v_soft[i]) t))
+                           AND NOT con.confrelid = ANY (v_tree));
+      v_out := v_out || v_my_out;
       v_deps := v_deps || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-        'fks', pg_catalog.to_jsonb(v_my_fks), 'views', pg_catalog.to_jsonb(v_my_views)));
+        'fks', pg_catalog.to_jsonb(v_my_fks || v_my_out), 'views', pg_catalog.to_jsonb(v_my_views)));
     END LOOP;
 
     IF NOT v_cascade AND (pg_catalog.array_length(v_fks, 1) IS NOT NULL OR pg_catalog.array_length(v_views, 1) IS NOT NULL
@@ -251,6 +268,7 @@ BEGIN
                'table', con.conrelid::pg_catalog.regclass::text,
                'name', con.conname,
                'references', con.confrelid::pg_catalog.regclass::text,
+               'outgoing', con.conrelid = v_soft[i] OR con.conrelid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(v_soft[i]) t),
                'definition', pg_catalog.pg_get_constraintdef(con.oid))), '[]')
         INTO v_fk_json
         FROM pg_catalog.pg_constraint con
@@ -295,7 +313,7 @@ BEGIN
           CASE r.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END, r.oid::pg_catalog.regclass);
       END IF;
     END LOOP;
-    FOR r IN SELECT con.conrelid, con.conname FROM pg_catalog.pg_constraint con WHERE con.oid = ANY (v_fks) LOOP
+    FOR r IN SELECT con.conrelid, con.conname FROM pg_catalog.pg_constraint con WHERE con.oid = ANY (v_fks || v_out) LOOP
       EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', r.conrelid::pg_catalog.regclass, r.conname);
     END LOOP;
     PERFORM pg_catalog.set_config('client_min_messages', v_cmm, true);

@@ -207,8 +207,24 @@ pub async fn undrop(client: &mut Client, which: &str, new_name: Option<&str>) ->
     // What CASCADE had removed.
     let mut fks = Vec::new();
     let mut views = Vec::new();
+    let renamed_keys: Vec<super::ForeignKey>;
+    let keys = if new_name.is_some() {
+        // Its own keys follow it under the new name; keys of other tables name the old one.
+        renamed_keys = e
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.outgoing && fk.table.replace('"', "") == e.original())
+            .map(|fk| super::ForeignKey {
+                table: target.clone(),
+                ..fk.clone()
+            })
+            .collect();
+        &renamed_keys
+    } else {
+        &e.foreign_keys
+    };
     if new_name.is_some() {
-        for fk in &e.foreign_keys {
+        for fk in e.foreign_keys.iter().filter(|fk| !fk.outgoing) {
             warnings.push(format!(
                 "foreign key not recreated (it names the old table): ALTER TABLE {} ADD CONSTRAINT {} {};",
                 fk.table,
@@ -224,8 +240,9 @@ pub async fn undrop(client: &mut Client, which: &str, new_name: Option<&str>) ->
                 v.definition.trim()
             ));
         }
-    } else {
-        for fk in &e.foreign_keys {
+    }
+    {
+        for fk in keys {
             let present = tx
                 .query_one(
                     "SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
@@ -270,7 +287,11 @@ pub async fn undrop(client: &mut Client, which: &str, new_name: Option<&str>) ->
             }
         }
         // Views in the recorded order, again while any succeeds (a view may need another).
-        let mut pending: Vec<&View> = e.views.iter().collect();
+        let mut pending: Vec<&View> = if new_name.is_some() {
+            Vec::new()
+        } else {
+            e.views.iter().collect()
+        };
         let mut last_error = std::collections::HashMap::new();
         loop {
             let before = pending.len();
