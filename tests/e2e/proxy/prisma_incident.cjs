@@ -23,6 +23,13 @@ async function main() {
       const c = await prisma.customer.create({ data: { email: `new-${Date.now()}@example.com` } })
       out.customer_created = c.id > 0
       out.customers = await prisma.customer.count()
+    } else if (process.argv[2] === 'truncate') {
+      try {
+        out.truncated = await prisma.$executeRawUnsafe('TRUNCATE "Customer"')
+      } catch (e) {
+        out.truncate_error = { code: e.code, meta: e.meta, message: String(e.message).trim().split('\n').slice(-1)[0].slice(0, 400) }
+      }
+      out.customers = await prisma.customer.count()
     } else {
       out.products = await prisma.product.findMany({ orderBy: { id: 'asc' } })
     }

@@ -14,6 +14,9 @@ use crate::e2e_support::{clean, World};
 /// The application role and its password.
 pub const APP: &str = "app";
 pub const APP_PW: &str = "app-secret";
+/// A role that logs in without a password (for the raw protocol tests, which do not
+/// implement SCRAM themselves).
+pub const TRUST_USER: &str = "rawclient";
 /// A role that logs in with MD5.
 pub const MD5_USER: &str = "md5user";
 pub const MD5_PW: &str = "md5-secret";
@@ -24,7 +27,7 @@ pub fn scram_cluster() -> testpg::Cluster {
     let c = testpg::Cluster::start();
     std::fs::write(
         c.data_dir.join("pg_hba.conf"),
-        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all md5user 127.0.0.1/32 md5\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all rawclient 127.0.0.1/32 trust\nhost all md5user 127.0.0.1/32 md5\nhost all all 127.0.0.1/32 scram-sha-256\n",
     )
     .expect("write pg_hba.conf");
     c.psql("postgres", "SELECT pg_reload_conf()");
@@ -35,6 +38,10 @@ pub fn scram_cluster() -> testpg::Cluster {
     c.psql(
         "postgres",
         &format!("SET password_encryption = 'md5'; CREATE ROLE {MD5_USER} LOGIN PASSWORD '{MD5_PW}' NOSUPERUSER"),
+    );
+    c.psql(
+        "postgres",
+        &format!("CREATE ROLE {TRUST_USER} LOGIN NOSUPERUSER IN ROLE {APP}"),
     );
     c
 }
@@ -302,4 +309,141 @@ pub fn first_byte(s: &mut TcpStream) -> Option<u8> {
         Ok(1) => Some(b[0]),
         _ => None,
     }
+}
+
+/// A hand-written protocol client: exact control of what is pipelined, exact view of every
+/// message that comes back (for the tests of the proxy's extended-protocol state).
+pub struct Raw {
+    pub s: TcpStream,
+}
+
+/// One frontend message: type byte, length, body.
+pub fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+pub fn parse_msg(name: &str, sql: &str) -> Vec<u8> {
+    let mut b = cstr(name);
+    b.extend(cstr(sql));
+    b.extend_from_slice(&0i16.to_be_bytes());
+    msg(b'P', &b)
+}
+
+/// Bind of `stmt` to the unnamed portal, text parameters.
+pub fn bind_msg(stmt: &str, params: &[&str]) -> Vec<u8> {
+    let mut b = cstr("");
+    b.extend(cstr(stmt));
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&(params.len() as i16).to_be_bytes());
+    for p in params {
+        b.extend_from_slice(&(p.len() as i32).to_be_bytes());
+        b.extend_from_slice(p.as_bytes());
+    }
+    b.extend_from_slice(&0i16.to_be_bytes());
+    msg(b'B', &b)
+}
+
+pub fn execute_msg() -> Vec<u8> {
+    let mut b = cstr("");
+    b.extend_from_slice(&0i32.to_be_bytes());
+    msg(b'E', &b)
+}
+
+pub fn describe_msg(kind: u8, name: &str) -> Vec<u8> {
+    let mut b = vec![kind];
+    b.extend(cstr(name));
+    msg(b'D', &b)
+}
+
+pub fn sync_msg() -> Vec<u8> {
+    msg(b'S', &[])
+}
+
+pub fn query_msg(sql: &str) -> Vec<u8> {
+    msg(b'Q', &cstr(sql))
+}
+
+impl Raw {
+    /// Connect and log in (trust) as `user` to `db`; ready for queries.
+    pub fn connect(port: u16, user: &str, db: &str) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let mut r = Raw { s };
+        let mut body = 196608i32.to_be_bytes().to_vec();
+        for (k, v) in [("user", user), ("database", db), ("application_name", "raw")] {
+            body.extend(cstr(k));
+            body.extend(cstr(v));
+        }
+        body.push(0);
+        let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+        packet.extend(body);
+        r.send(&packet);
+        let got = r.until_ready();
+        assert!(got.iter().any(|(t, _)| *t == b'K'), "no BackendKeyData: {got:?}");
+        r
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.s.write_all(bytes).expect("write");
+    }
+
+    /// One message, or None at end of stream.
+    pub fn read(&mut self) -> Option<(u8, Vec<u8>)> {
+        let mut head = [0u8; 5];
+        self.s.read_exact(&mut head).ok()?;
+        let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut body = vec![0u8; len.saturating_sub(4)];
+        self.s.read_exact(&mut body).ok()?;
+        Some((head[0], body))
+    }
+
+    /// Messages up to and including the next ReadyForQuery.
+    pub fn until_ready(&mut self) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some(m) = self.read() {
+            let done = m.0 == b'Z';
+            out.push(m);
+            if done {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// The message types of a reply, as a string (`12CEZ`), and the status of its ReadyForQuery.
+pub fn shape(reply: &[(u8, Vec<u8>)]) -> (String, Option<char>) {
+    let tags: String = reply.iter().map(|(t, _)| *t as char).collect();
+    let status = reply
+        .iter()
+        .rev()
+        .find(|(t, _)| *t == b'Z')
+        .and_then(|(_, b)| b.first().map(|c| *c as char));
+    (tags, status)
+}
+
+/// A field of an ErrorResponse body (`C` for the SQLSTATE, `M` for the message).
+pub fn field(body: &[u8], code: u8) -> Option<String> {
+    let mut rest = body;
+    while let Some((&c, after)) = rest.split_first() {
+        if c == 0 {
+            return None;
+        }
+        let nul = after.iter().position(|&b| b == 0)?;
+        if c == code {
+            return Some(String::from_utf8_lossy(&after[..nul]).into_owned());
+        }
+        rest = &after[nul + 1..];
+    }
+    None
 }
