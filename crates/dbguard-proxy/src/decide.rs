@@ -17,9 +17,21 @@ use serde_json::{json, Value};
 use crate::config::Upstream;
 use crate::guard::{Ask, DecisionRequest, Guard, Refusal, SessionInfo, Verdict};
 use crate::log::Logger;
-use crate::session::expect::Tag;
 use crate::trash::soft_drop;
 use crate::wire::backend::ProxyError;
+
+/// What the proxy did to a statement, which decides how its answer is treated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tag {
+    Plain,
+    /// Replaced by the soft-drop `DO` statement: its `DO` completion becomes `DROP TABLE`,
+    /// its errors and notices lose the PL/pgSQL context lines.
+    SoftDrop,
+    /// Replaced by a statement that fails: its error becomes dbguard's.
+    Refused(Arc<ProxyError>),
+    /// Creates these tables (quoted names): remembered once it completes.
+    Creates(Arc<[String]>),
+}
 
 /// The schema soft-dropped tables go to.
 pub const TRASH_SCHEMA: &str = "dbguard_trash";

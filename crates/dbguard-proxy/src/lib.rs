@@ -19,7 +19,7 @@
 //! This crate never imports the `dbguard` binary: the binary implements [`Guard`].
 
 mod config;
-mod decide;
+pub mod decide;
 mod guard;
 mod log;
 mod net;

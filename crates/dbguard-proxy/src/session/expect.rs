@@ -14,20 +14,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+pub use crate::decide::Tag;
 use crate::wire::backend::ProxyError;
-
-/// What the proxy did to a statement, which decides how its answer is treated.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Tag {
-    Plain,
-    /// Replaced by the soft-drop `DO` statement: its `DO` completion becomes `DROP TABLE`,
-    /// its errors and notices lose the PL/pgSQL context lines.
-    SoftDrop,
-    /// Replaced by a statement that fails: its error becomes dbguard's.
-    Refused(Arc<ProxyError>),
-    /// Creates these tables (quoted names): remembered once it completes.
-    Creates(Arc<[String]>),
-}
 
 #[derive(Debug)]
 pub enum Expect {
@@ -231,5 +219,107 @@ mod tests {
         assert_eq!(p.on_message(b's'), Handling::Pass);
         assert_eq!(p.on_message(b'Z'), Handling::Ready);
         assert!(p.is_empty());
+    }
+}
+
+/// The queue against a model of the server's extended-protocol rules: whatever the client
+/// pipelines and wherever the server fails, each error of a refused Parse (and only those) is
+/// replaced, each soft-drop completion (and only those) renamed, and every batch ends with an
+/// empty queue.
+#[cfg(test)]
+mod model {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Msg {
+        Parse { refused: bool, fails: bool },
+        Bind { fails: bool },
+        Describe,
+        Execute { soft_drop: bool, rows: u8, fails: bool },
+        Sync,
+    }
+
+    fn msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            (any::<bool>(), prop::bool::weighted(0.1)).prop_map(|(refused, fails)| Msg::Parse { refused, fails }),
+            prop::bool::weighted(0.1).prop_map(|fails| Msg::Bind { fails }),
+            Just(Msg::Describe),
+            (any::<bool>(), 0u8..3, prop::bool::weighted(0.1)).prop_map(|(soft_drop, rows, fails)| Msg::Execute {
+                soft_drop,
+                rows,
+                fails
+            }),
+            Just(Msg::Sync),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn replies_are_matched_to_their_messages(mut batch in prop::collection::vec(msg(), 0..40)) {
+            batch.push(Msg::Sync);
+            let refusal = Arc::new(ProxyError::fatal("DG001", "no"));
+            let mut p = Pending::default();
+            for m in &batch {
+                p.push(match *m {
+                    Msg::Parse { refused: true, .. } => Expect::Parse(Tag::Refused(refusal.clone())),
+                    Msg::Parse { .. } => Expect::Parse(Tag::Plain),
+                    Msg::Bind { .. } => Expect::Bind,
+                    Msg::Describe => Expect::Describe,
+                    Msg::Execute { soft_drop: true, .. } => Expect::Execute(Tag::SoftDrop),
+                    Msg::Execute { .. } => Expect::Execute(Tag::Plain),
+                    Msg::Sync => Expect::Sync,
+                });
+            }
+            // The server: answers in order, skips to Sync after an error.
+            let mut replies: Vec<(u8, Handling)> = Vec::new();
+            let mut skipping = false;
+            for m in &batch {
+                if skipping && !matches!(m, Msg::Sync) {
+                    continue;
+                }
+                match *m {
+                    Msg::Parse { refused: true, .. } => {
+                        replies.push((b'E', Handling::Replace(refusal.clone())));
+                        skipping = true;
+                    }
+                    Msg::Parse { fails: true, .. } | Msg::Bind { fails: true } => {
+                        replies.push((b'E', Handling::Pass));
+                        skipping = true;
+                    }
+                    Msg::Parse { .. } => replies.push((b'1', Handling::Pass)),
+                    Msg::Bind { .. } => replies.push((b'2', Handling::Pass)),
+                    Msg::Describe => {
+                        replies.push((b't', Handling::Pass));
+                        replies.push((b'T', Handling::Pass));
+                    }
+                    Msg::Execute { soft_drop, rows, fails } => {
+                        for _ in 0..rows {
+                            replies.push((b'D', Handling::Pass));
+                        }
+                        if soft_drop {
+                            replies.push((b'N', Handling::Clean));
+                        }
+                        if fails {
+                            replies.push((b'E', if soft_drop { Handling::Clean } else { Handling::Pass }));
+                            skipping = true;
+                        } else if soft_drop {
+                            replies.push((b'C', Handling::SoftDropComplete));
+                        } else {
+                            replies.push((b'C', Handling::Pass));
+                        }
+                    }
+                    Msg::Sync => {
+                        replies.push((b'Z', Handling::Ready));
+                        skipping = false;
+                    }
+                }
+            }
+            for (tag, want) in replies {
+                prop_assert_eq!(p.on_message(tag), want, "reply {}", tag as char);
+            }
+            prop_assert!(p.is_empty());
+        }
     }
 }

@@ -213,7 +213,7 @@ mod tests {
         encode_cancel(7, -9, &mut c);
         assert_eq!(decode_startup(&c[4..]).unwrap(), Startup::Cancel { pid: 7, key: -9 });
         assert!(decode_startup(&[0, 1]).is_err());
-        assert!(decode_startup(&(5 << 16_i32).to_be_bytes()).is_err());
+        assert!(decode_startup(&(5_i32 << 16).to_be_bytes()).is_err());
         assert!(decode_startup(&[0, 3, 0, 0, b'u', 0]).is_err());
     }
 
