@@ -424,7 +424,7 @@ fn partitioned_tables_and_single_partitions() {
     );
     let out = undrop(&world, &db, &["events_2025"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert_rows_same(&[rows(cluster(), &db, "events")], &[rows_before.clone()]);
+    assert_rows_same(&[rows(cluster(), &db, "events")], std::slice::from_ref(&rows_before));
     // The whole partitioned table: its partitions go and come back with it.
     assert!(proxy.psql(&db, "DROP TABLE events").status.success());
     assert_eq!(
@@ -434,7 +434,7 @@ fn partitioned_tables_and_single_partitions() {
     let out = undrop(&world, &db, &["events"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_same(&catalog(cluster(), &db), &catalog_before);
-    assert_rows_same(&[rows(cluster(), &db, "events")], &[rows_before.clone()]);
+    assert_rows_same(&[rows(cluster(), &db, "events")], std::slice::from_ref(&rows_before));
 }
 
 #[test]

@@ -412,20 +412,17 @@ impl ServerToClient<'_> {
                             Ok(None) => break,
                             Err(e) => return End::Server(format!("unreadable server message: {e}")),
                         };
-                        let handling = match self.state.lock() {
-                            Ok(mut s) => s.pending.on_message(tag),
-                            Err(_) => Handling::Pass,
-                        };
+                        let (handling, whole) = self.classify(tag);
+                        if !whole {
+                            if tag == b'E' {
+                                self.error_seen();
+                            }
+                            through = total;
+                            break;
+                        }
                         (tag, total, handling)
                     }
                 };
-                if !self.needs_whole(tag, &handling) {
-                    if tag == b'E' {
-                        self.error_seen();
-                    }
-                    through = total;
-                    break;
-                }
                 if rd.buf.len() < total {
                     rd.buf.reserve(total - rd.buf.len());
                     held = Some((tag, total, handling));
@@ -467,17 +464,22 @@ impl ServerToClient<'_> {
         }
     }
 
-    /// Whether this message must be read whole before it goes on.
-    fn needs_whole(&self, tag: u8, handling: &Handling) -> bool {
-        match handling {
-            Handling::Pass => match tag {
-                b'S' => true,
-                // A ROLLBACK or PREPARE TRANSACTION forgets the tables created in it.
-                b'C' => self.state.lock().map(|s| !s.created_tx.is_empty()).unwrap_or(false),
-                _ => false,
-            },
-            _ => true,
+    /// How to treat a server message of this type, and whether it must be read whole before
+    /// it goes on. Rows, COPY data and notifications (the bulk) pass without a lock.
+    fn classify(&self, tag: u8) -> (Handling, bool) {
+        if matches!(tag, b'D' | b'd' | b'A' | b't' | b'G' | b'H' | b'W' | b'c' | b'V') {
+            return (Handling::Pass, false);
         }
+        if tag == b'S' {
+            return (Handling::Pass, true);
+        }
+        let Ok(mut s) = self.state.lock() else {
+            return (Handling::Pass, false);
+        };
+        let handling = s.pending.on_message(tag);
+        // A ROLLBACK or PREPARE TRANSACTION forgets the tables created in it.
+        let whole = handling != Handling::Pass || (tag == b'C' && !s.created_tx.is_empty());
+        (handling, whole)
     }
 
     /// An error went by: tables created in this transaction are not counted as created.
