@@ -328,3 +328,105 @@ fn bad_input_gets_a_clear_error_and_hurts_no_other_session() {
     assert_eq!(shape(&keeper.until_ready()).0, "TDCZ");
     assert!(!proxy.log_text().contains("panicked"), "{}", proxy.log_text());
 }
+
+/// The proxy's virtual memory high-water mark, in kB (a reserved buffer counts even untouched).
+fn vm_peak_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmPeak:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmPeak")
+}
+
+#[test]
+fn a_length_claimed_by_client_or_server_is_not_allocated_before_its_bytes_arrive() {
+    use std::io::Read;
+    use std::net::TcpListener;
+    // A stand-in upstream: logs anyone in, then answers the first query with a ReadyForQuery
+    // that claims 2 GB and sends one byte of it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let read_startup = |s: &mut TcpStream| -> i32 {
+            let mut len = [0u8; 4];
+            s.read_exact(&mut len).unwrap();
+            let mut body = vec![0u8; i32::from_be_bytes(len) as usize - 4];
+            s.read_exact(&mut body).unwrap();
+            i32::from_be_bytes([body[0], body[1], body[2], body[3]])
+        };
+        if read_startup(&mut s) == 80877103 {
+            s.write_all(b"N").unwrap();
+            read_startup(&mut s);
+        }
+        let mut hello = msg(b'R', &0i32.to_be_bytes());
+        hello.extend(msg(b'K', &[0, 0, 0, 7, 0, 0, 0, 9]));
+        hello.extend(msg(b'Z', b"I"));
+        s.write_all(&hello).unwrap();
+        let mut head = [0u8; 5];
+        s.read_exact(&mut head).unwrap();
+        let mut body = vec![0u8; i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4];
+        s.read_exact(&mut body).unwrap();
+        s.write_all(&[b'Z', 0x7f, 0xff, 0xff, 0xf0, b'I']).unwrap();
+        // Hold the connection open: the proxy must give up on its own, not on end of stream.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+
+    let db = app_db(cluster(), "px_claim");
+    let world = World::new();
+    world.set_config(&format!(
+        "[proxy]\nmax_statement_bytes = 200000000\n[[proxy.upstreams]]\nurl = \"postgres://127.0.0.1:{}/{db}\"\n[[proxy.upstreams]]\nurl = \"postgres://127.0.0.1:{fake_port}/fake?sslmode=disable\"\n",
+        cluster().port
+    ));
+    let proxy = Proxy::start_with(&world, &[]);
+    let mut keeper = Raw::connect(proxy.port, TRUST_USER, &db);
+    let before = vm_peak_kb(proxy.pid());
+
+    // Clients that each claim a Query just under the limit (190 MB) and send 1 byte of it.
+    let claims: Vec<Raw> = (0..4)
+        .map(|_| {
+            let mut q = Raw::connect(proxy.port, TRUST_USER, &db);
+            let mut m = vec![b'Q'];
+            m.extend(190_000_000i32.to_be_bytes());
+            m.push(b'S');
+            q.send(&m);
+            q
+        })
+        .collect();
+
+    // The server's claimed 2 GB: the client is told the session is over, promptly.
+    let mut f = Raw::connect(proxy.port, TRUST_USER, "fake");
+    let t0 = Instant::now();
+    f.send(&query_msg("SELECT 1"));
+    let (t, body) = f.read().expect("an error");
+    assert_eq!(
+        (t, field(&body, b'C').as_deref()),
+        (b'E', Some("08006")),
+        "{}",
+        proxy.log_text()
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(f.read().is_none(), "the session ends");
+    assert!(
+        proxy.log_text().contains("larger than the proxy reads whole"),
+        "{}",
+        proxy.log_text()
+    );
+    fake.join().unwrap();
+
+    std::thread::sleep(Duration::from_millis(300));
+    let after = vm_peak_kb(proxy.pid());
+    eprintln!("proxy VmPeak: {before} kB before the claims, {after} kB after");
+    assert!(
+        after.saturating_sub(before) < 256 * 1024,
+        "virtual memory grew from {before} kB to {after} kB"
+    );
+    // Everyone else is served.
+    keeper.send(&query_msg("SELECT 1"));
+    assert_eq!(shape(&keeper.until_ready()).0, "TDCZ");
+    drop(claims);
+    assert!(!proxy.log_text().contains("panicked"), "{}", proxy.log_text());
+}

@@ -24,6 +24,10 @@ use crate::wire::{header, WireError};
 /// Longest message accepted during authentication (SASL messages are a few hundred bytes).
 const MAX_AUTH_MESSAGE: usize = 1 << 20;
 
+/// Most room made at once for a message still arriving: the length a peer claims is only
+/// allocated as its bytes come (the buffer grows as it fills).
+const MAX_AHEAD: usize = 1 << 20;
+
 /// Reads whole messages from a stream into a buffer that the relay takes over afterwards.
 pub(crate) struct MsgReader<R> {
     pub io: R,
@@ -46,6 +50,13 @@ impl<R: AsyncRead + Unpin> MsgReader<R> {
         Ok(self.io.read_buf(&mut self.buf).await? > 0)
     }
 
+    /// Make room for a message of `total` bytes of which part is in the buffer: at most
+    /// `MAX_AHEAD` more at once, never the whole of a length the peer merely claims.
+    pub fn expect(&mut self, total: usize) {
+        let missing = total.saturating_sub(self.buf.len());
+        self.buf.reserve(missing.min(MAX_AHEAD));
+    }
+
     /// One whole message of at most `max` bytes. None: the stream ended between messages.
     pub async fn message(&mut self, max: usize) -> Result<Option<BytesMut>, SessionError> {
         loop {
@@ -56,7 +67,7 @@ impl<R: AsyncRead + Unpin> MsgReader<R> {
                 if self.buf.len() >= total {
                     return Ok(Some(self.buf.split_to(total)));
                 }
-                self.buf.reserve(total - self.buf.len());
+                self.expect(total);
             }
             if !self.fill().await.map_err(|_| SessionError::Io)? {
                 return if self.buf.is_empty() {

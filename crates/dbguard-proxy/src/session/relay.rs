@@ -98,7 +98,10 @@ pub(super) async fn relay(shared: &Arc<Shared>, client: MsgReader<Stream>, est: 
             portals: HashMap::new(),
             max_statement: max,
         };
-        let down = ServerToClient { state: &state };
+        let down = ServerToClient {
+            state: &state,
+            max_message: max.max(MAX_SMALL),
+        };
         let mut sd1 = shared.shutdown.clone();
         let mut sd2 = shared.shutdown.clone();
         tokio::select! {
@@ -165,6 +168,29 @@ struct ClientToServer<'a> {
     max_statement: usize,
 }
 
+/// Move what is there of a message that streams through (`through` bytes still to come).
+fn pass_through(buf: &mut BytesMut, out: &mut BytesMut, through: &mut usize) {
+    if *through > 0 && !buf.is_empty() {
+        let n = (*through).min(buf.len());
+        out.extend_from_slice(&buf[..n]);
+        buf.advance(n);
+        *through -= n;
+    }
+}
+
+/// Write what was gathered, in one write; a buffer grown by a large message is let go.
+async fn flush(wr: &mut WriteHalf<Stream>, out: &mut BytesMut) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    wr.write_all(out).await?;
+    out.clear();
+    if out.capacity() > MAX_SMALL {
+        *out = BytesMut::with_capacity(8192);
+    }
+    Ok(())
+}
+
 fn push(state: &Mutex<State>, e: Expect) {
     if let Ok(mut s) = state.lock() {
         s.pending.push(e);
@@ -185,12 +211,7 @@ impl ClientToServer<'_> {
         let mut out = BytesMut::with_capacity(8192);
         let mut through = 0usize;
         loop {
-            if through > 0 && !rd.buf.is_empty() {
-                let n = through.min(rd.buf.len());
-                out.extend_from_slice(&rd.buf[..n]);
-                rd.buf.advance(n);
-                through -= n;
-            }
+            pass_through(&mut rd.buf, &mut out, &mut through);
             while through == 0 {
                 let (tag, total) = match header(&rd.buf) {
                     Ok(Some(h)) => h,
@@ -209,17 +230,14 @@ impl ClientToServer<'_> {
                             ));
                         }
                         if rd.buf.len() < total {
-                            rd.buf.reserve(total - rd.buf.len());
+                            rd.expect(total);
                             break;
                         }
                         let msg = rd.buf.split_to(total);
                         // A slow decision (the guard writes files) must not hold back what the
                         // client sent before it.
-                        if !out.is_empty() && prefilter(&msg[5..]).may_destroy {
-                            if wr.write_all(&out).await.is_err() {
-                                return End::Server("write failed".into());
-                            }
-                            out.clear();
+                        if prefilter(&msg[5..]).may_destroy && flush(wr, &mut out).await.is_err() {
+                            return End::Server("write to the server failed".into());
                         }
                         let r = if tag == b'Q' {
                             self.query(&msg, &mut out).await
@@ -301,14 +319,8 @@ impl ClientToServer<'_> {
             if through > 0 && !rd.buf.is_empty() {
                 continue;
             }
-            if !out.is_empty() {
-                if wr.write_all(&out).await.is_err() {
-                    return End::Server("write to the server failed".into());
-                }
-                out.clear();
-                if out.capacity() > MAX_SMALL {
-                    out = BytesMut::with_capacity(8192);
-                }
+            if flush(wr, &mut out).await.is_err() {
+                return End::Server("write to the server failed".into());
             }
             tokio::select! {
                 r = rd.fill() => match r {
@@ -382,6 +394,9 @@ impl ClientToServer<'_> {
 
 struct ServerToClient<'a> {
     state: &'a Mutex<State>,
+    /// Largest server message read whole (replies the proxy reads or rewrites; rows and
+    /// COPY data stream through at any size).
+    max_message: usize,
 }
 
 impl ServerToClient<'_> {
@@ -397,12 +412,7 @@ impl ServerToClient<'_> {
         let mut held: Option<(u8, usize, Handling)> = None;
         let mut stop_after_flush = false;
         loop {
-            if through > 0 && !rd.buf.is_empty() {
-                let n = through.min(rd.buf.len());
-                out.extend_from_slice(&rd.buf[..n]);
-                rd.buf.advance(n);
-                through -= n;
-            }
+            pass_through(&mut rd.buf, &mut out, &mut through);
             while through == 0 {
                 let (tag, total, handling) = match held.take() {
                     Some(h) => h,
@@ -423,8 +433,14 @@ impl ServerToClient<'_> {
                         (tag, total, handling)
                     }
                 };
+                if total > self.max_message {
+                    return End::Server(format!(
+                        "a server message of {total} bytes, larger than the proxy reads whole ({} bytes)",
+                        self.max_message
+                    ));
+                }
                 if rd.buf.len() < total {
-                    rd.buf.reserve(total - rd.buf.len());
+                    rd.expect(total);
                     held = Some((tag, total, handling));
                     break;
                 }
@@ -436,14 +452,8 @@ impl ServerToClient<'_> {
             if through > 0 && !rd.buf.is_empty() {
                 continue;
             }
-            if !out.is_empty() {
-                if wr.write_all(&out).await.is_err() {
-                    return End::Client { terminated: false };
-                }
-                out.clear();
-                if out.capacity() > MAX_SMALL {
-                    out = BytesMut::with_capacity(8192);
-                }
+            if flush(wr, &mut out).await.is_err() {
+                return End::Client { terminated: false };
             }
             if stop_after_flush && *shutdown.borrow() >= DRAIN {
                 return End::Shutdown;

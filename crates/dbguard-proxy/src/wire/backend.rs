@@ -10,6 +10,11 @@ use super::WireError;
 
 /// Parse one whole server message (type byte, length, body).
 pub fn parse(whole: &[u8]) -> Result<Message, WireError> {
+    // postgres-protocol reserves room for the length a message claims when fewer bytes are
+    // there (it waits for them): only a complete message goes to it (found by fuzzing).
+    if super::header(whole)?.map(|(_, total)| total) != Some(whole.len()) {
+        return Err(WireError::Malformed("server message of the wrong length"));
+    }
     let mut buf = BytesMut::from(whole);
     match Message::parse(&mut buf) {
         Ok(Some(m)) if buf.is_empty() => Ok(m),
@@ -181,6 +186,13 @@ pub fn command_tag(body: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claimed_length_is_never_allocated() {
+        // Found by fuzzing: a header claiming 3 GB made postgres-protocol reserve it.
+        let msg = [b'E', 0xc5, 0, 0, 2, b'E'];
+        assert!(parse(&msg).is_err());
+    }
 
     #[test]
     fn error_round_trip_through_postgres_protocol() {
