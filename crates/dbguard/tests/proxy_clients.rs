@@ -55,6 +55,8 @@ fn node_pg_extended_protocol_named_statements_refusals_and_soft_drop() {
         "{v}"
     );
     assert_eq!(v["delete_all"]["error"]["code"], "DG001", "{v}");
+    assert_eq!(v["delete_plain"]["error"]["code"], "DG001", "{v}");
+    assert_eq!(v["drop_schema"]["error"]["code"], "DG001", "{v}");
     assert_eq!(v["count_after_refusals"], 103, "{v}");
     assert_eq!(v["tx_truncate"]["error"]["code"], "DG001", "{v}");
     assert_eq!(
@@ -138,6 +140,9 @@ fn prisma_client_drops_product_the_app_keeps_working_and_undrop_brings_back_iden
         v["truncate_error"]["message"].as_str().unwrap_or("").contains("DG001"),
         "{v}"
     );
+    for key in ["delete_error", "drop_schema_error"] {
+        assert!(v[key]["message"].as_str().unwrap_or("").contains("DG001"), "{key}: {v}");
+    }
     assert_eq!(v["customers"], 3, "{v}");
 
     let out = world.dbguard(world.dir.path(), &["undrop", "Product", "--url", &direct_url]);

@@ -31,6 +31,8 @@ async function extended() {
   // Refused through the extended protocol (named and unnamed), the session stays usable.
   out.truncate = await attempt(() => c.query({ name: 'trunc', text: 'TRUNCATE items' }))
   out.delete_all = await attempt(() => c.query({ text: 'DELETE FROM items WHERE $1::int IS NULL OR true', values: [1] }))
+  out.delete_plain = await attempt(() => c.query({ text: 'DELETE FROM items' }))
+  out.drop_schema = await attempt(() => c.query({ text: 'DROP SCHEMA public CASCADE' }))
   out.count_after_refusals = (await c.query(sel)).rows[0].n
   // Inside a transaction: the refusal aborts it, as an error there would.
   await c.query('BEGIN')

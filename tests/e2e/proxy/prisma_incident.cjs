@@ -29,6 +29,13 @@ async function main() {
       } catch (e) {
         out.truncate_error = { code: e.code, meta: e.meta, message: String(e.message).trim().split('\n').slice(-1)[0].slice(0, 400) }
       }
+      for (const [key, sql] of [['delete_error', 'DELETE FROM "Customer"'], ['drop_schema_error', 'DROP SCHEMA public CASCADE']]) {
+        try {
+          out[key] = { done: await prisma.$executeRawUnsafe(sql) }
+        } catch (e) {
+          out[key] = { code: e.code, message: String(e.message).trim().split('\n').slice(-1)[0].slice(0, 400) }
+        }
+      }
       out.customers = await prisma.customer.count()
     } else {
       out.products = await prisma.product.findMany({ orderBy: { id: 'asc' } })
