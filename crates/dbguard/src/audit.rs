@@ -34,6 +34,7 @@ pub mod door {
     pub const HOOK: &str = "hook";
     pub const MCP: &str = "mcp";
     pub const MIGRATE: &str = "migrate";
+    pub const PROXY: &str = "proxy";
 }
 
 /// Outcome values (`Entry::outcome`).
@@ -58,6 +59,8 @@ pub mod outcome {
     /// An approval code came with it that does not approve it (made up, used, expired,
     /// or approved for another statement); it did not run.
     pub const REFUSED: &str = "refused";
+    /// The proxy turned a DROP TABLE into a move to its trash (`dbguard undrop` brings it back).
+    pub const SOFT_DROPPED: &str = "soft_dropped";
 }
 
 /// One finding as logged.

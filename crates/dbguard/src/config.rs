@@ -42,6 +42,8 @@
 //!                            # (SET LOCAL ROLE) when the session user is not a member of
 //!                            # `dbguard_reader`; it must be able to read only. Without either,
 //!                            # db_query allows only side-effect-free built-in functions.
+//! [proxy]                    # `dbguard proxy` (docs/proxy.md; raw table here).
+//! [trash]                    # soft-dropped tables' retention (docs/proxy.md; raw table here).
 //! ```
 //!
 //! The data directory (snapshots, audit log, approvals) is `DBGUARD_HOME` when set,
@@ -77,6 +79,10 @@ pub struct Config {
     pub mcp: Mcp,
     /// `[migrate]`: for `dbguard migrate` (see `migrate/config` in docs/migrate.md).
     pub migrate: MigrateConfig,
+    /// `[proxy]`, raw: interpreted by `commands/proxy.rs` (docs/proxy.md).
+    pub proxy: toml::Table,
+    /// `[trash]`, raw: interpreted by `commands/trash.rs` (docs/proxy.md).
+    pub trash: toml::Table,
     /// The file this came from (None: defaults, no file found).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -156,7 +162,7 @@ fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment,
     })
 }
 
-const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp", "migrate"];
+const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp", "migrate", "proxy", "trash"];
 const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];

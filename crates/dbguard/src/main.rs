@@ -82,6 +82,12 @@ enum Command {
     Protect(commands::protect::Args),
     /// Schema changes without prompts: status, new, plan (rehearsed), apply (guarded), baseline.
     Migrate(commands::migrate::Args),
+    /// Run the PostgreSQL proxy: every statement checked, DROP TABLE turned into an undoable soft-drop.
+    Proxy(commands::proxy::Args),
+    /// List the tables in the proxy's trash (soft-dropped), or purge them (`trash purge`).
+    Trash(commands::trash::TrashArgs),
+    /// Put a soft-dropped table back, with its rows, indexes, foreign keys and views.
+    Undrop(commands::trash::UndropArgs),
     /// Internal: record a clone snapshot's row counts and checksums (runs in the background).
     #[command(hide = true)]
     SnapshotFinish(commands::snapshot::FinishArgs),
@@ -127,6 +133,9 @@ fn main() -> std::process::ExitCode {
         Command::Mcp(a) => commands::mcp::run(a),
         Command::Protect(a) => commands::protect::run(a),
         Command::Migrate(a) => commands::migrate::run(a),
+        Command::Proxy(a) => commands::proxy::run(a),
+        Command::Trash(a) => commands::trash::trash(a),
+        Command::Undrop(a) => commands::trash::undrop(a),
         Command::SnapshotFinish(a) => commands::snapshot::finish(a),
     };
     match result {

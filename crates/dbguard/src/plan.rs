@@ -389,6 +389,55 @@ fn build_inner(req: PlanRequest, given: Option<ResolvedTarget>) -> Plan {
     }
 }
 
+/// The plan for SQL whose database is already known (the proxy's upstream): no target
+/// resolution and no measurement; the verdict is the policy's for the target's environment.
+/// A `snapshot` verdict becomes `approve`: the door that asks cannot take snapshots.
+pub fn for_target(text: String, cwd: PathBuf, findings: Vec<Finding>, target: ResolvedTarget) -> Plan {
+    let config = crate::config::Config::load(&cwd);
+    let (policy, policy_notes) = policy_with_notes(&config);
+    let mut verdict = policy::decide(&policy::Context {
+        findings: &findings,
+        environment: target.environment,
+        protected: target.protected,
+        contents: Contents::default(),
+        policy: &policy,
+    });
+    if verdict.action == Action::Snapshot {
+        verdict = Verdict {
+            action: Action::Approve,
+            reason: format!(
+                "{}, and this door cannot take a snapshot first: a human must approve",
+                verdict.reason
+            ),
+            rule: format!("{} (no snapshot possible)", verdict.rule),
+            needs_snapshot: false,
+        };
+    }
+    let count = findings.len();
+    Plan {
+        display: redact_text(&text),
+        input: Input::Sql {
+            text,
+            dialect: Dialect::Postgres,
+        },
+        cwd,
+        analysis: Analysis {
+            findings,
+            targets: Vec::new(),
+        },
+        target: Some(target),
+        impacts: vec![None; count],
+        total_rows: None,
+        total_rows_exact: false,
+        measure_note: None,
+        verdict,
+        snapshot: None,
+        agent: None,
+        target_error: None,
+        policy_notes,
+    }
+}
+
 impl Plan {
     /// What a person types to approve: the database's name (for SQLite, the file name).
     pub fn confirmation_word(&self) -> String {

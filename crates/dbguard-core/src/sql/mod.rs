@@ -106,6 +106,11 @@ mod plpgsql;
 mod postgres;
 pub mod readonly;
 mod remote;
+pub mod prefilter;
+pub mod statement;
+
+pub use prefilter::{prefilter, Prefilter};
+pub use statement::{pg_statements, DropTable, Statement, TableName};
 
 use serde::Serialize;
 

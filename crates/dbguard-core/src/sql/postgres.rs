@@ -20,6 +20,7 @@ use pg_query::protobuf::{
 use pg_query::{Node, NodeEnum};
 
 use super::constant::{self, Arith, Cmp, Const};
+use super::statement::{DropTable, Statement, TableName};
 use super::{calls, display_statement, plpgsql, qualified, remote, Created, Cursor, Layout};
 use crate::finding::{Finding, FindingKind, Location, Scope};
 
@@ -605,6 +606,33 @@ pub(super) struct Analyzer {
     prepared: std::collections::HashSet<String>,
     depth: u32,
     origin: Origin,
+    /// Per-statement details for [`statements`]: the top-level DROP TABLE and the tables
+    /// created by the statement being analyzed.
+    last_drop: Option<DropTable>,
+    last_creates: Vec<TableName>,
+}
+
+/// Each statement of `text` with its findings and details (see `statement::pg_statements`).
+pub(super) fn statements(text: &str) -> Vec<Statement> {
+    let mut an = Analyzer::new(0);
+    let mut out = Vec::new();
+    let mut cursor = Cursor::new(text);
+    split(text, &mut |ev| {
+        let span = match &ev {
+            Event::Comment(..) => return,
+            Event::Statement(raw) => raw.start..raw.end,
+            Event::Error { start, .. } => *start..text.len(),
+        };
+        let before = an.out.len();
+        an.on_event(ev, text, None, &mut cursor);
+        out.push(Statement {
+            span,
+            findings: an.out.split_off(before),
+            drop_table: an.last_drop.take(),
+            creates: std::mem::take(&mut an.last_creates),
+        });
+    });
+    out
 }
 
 impl Analyzer {
@@ -615,13 +643,19 @@ impl Analyzer {
             prepared: Default::default(),
             depth,
             origin: Origin::Top,
+            last_drop: None,
+            last_creates: Vec::new(),
         }
     }
 
     /// Analyze a whole text. `fixed` pins every finding to one statement location (bodies).
     pub fn analyze_text(&mut self, text: &str, fixed: Option<Location>) {
         let mut cursor = Cursor::new(text);
-        split(text, &mut |ev| match ev {
+        split(text, &mut |ev| self.on_event(ev, text, fixed, &mut cursor));
+    }
+
+    fn on_event(&mut self, ev: Event, text: &str, fixed: Option<Location>, cursor: &mut Cursor) {
+        match ev {
             Event::Comment(..) => {}
             Event::Statement(raw) => {
                 let location = fixed.unwrap_or_else(|| cursor.locate(raw.start));
@@ -630,7 +664,7 @@ impl Analyzer {
                 };
                 match fast_path(&raw, text) {
                     Some(Fast::Harmless) => {}
-                    Some(Fast::CreatesTable(schema, table)) => self.created.add_table(&schema, &table, "public"),
+                    Some(Fast::CreatesTable(schema, table)) => self.add_created(&schema, &table),
                     None => self.analyze_statement(Stmt {
                         text: stmt_text,
                         location,
@@ -649,7 +683,18 @@ impl Analyzer {
                     Stmt { text: rest, location },
                 );
             }
-        });
+        }
+    }
+
+    /// A table the text creates (no IF NOT EXISTS): later losses of it are not losses.
+    fn add_created(&mut self, schema: &str, table: &str) {
+        self.created.add_table(schema, table, "public");
+        if self.depth == 0 && matches!(self.origin, Origin::Top) {
+            self.last_creates.push(TableName {
+                schema: schema.to_string(),
+                name: table.to_string(),
+            });
+        }
     }
 
     fn push(
@@ -804,7 +849,7 @@ impl Analyzer {
             NodeEnum::SelectStmt(sel) => {
                 self.with_clause(sel.with_clause.as_ref(), s);
                 if let Some(into) = sel.into_clause.as_deref().and_then(|i| i.rel.as_ref()) {
-                    self.created.add_table(&into.schemaname, &into.relname, "public");
+                    self.add_created(&into.schemaname, &into.relname);
                 }
             }
             NodeEnum::MergeStmt(m) => {
@@ -833,7 +878,7 @@ impl Analyzer {
             NodeEnum::AlterTableStmt(a) => self.alter_table(a, s),
             NodeEnum::CreateStmt(c) => {
                 if let (Some(rv), false) = (&c.relation, c.if_not_exists) {
-                    self.created.add_table(&rv.schemaname, &rv.relname, "public");
+                    self.add_created(&rv.schemaname, &rv.relname);
                 }
             }
             NodeEnum::CreateTableAsStmt(c) => {
@@ -841,7 +886,7 @@ impl Analyzer {
                     self.node(q, s);
                 }
                 if let (Some(rv), false) = (c.into.as_deref().and_then(|i| i.rel.as_ref()), c.if_not_exists) {
-                    self.created.add_table(&rv.schemaname, &rv.relname, "public");
+                    self.add_created(&rv.schemaname, &rv.relname);
                 }
             }
             NodeEnum::CreateSchemaStmt(c) => {
@@ -897,10 +942,25 @@ impl Analyzer {
         let kind = ObjectType::try_from(d.remove_type).unwrap_or(ObjectType::Undefined);
         match kind {
             ObjectType::ObjectTable => {
+                let top = self.depth == 0 && matches!(self.origin, Origin::Top);
+                let mut drop = DropTable {
+                    tables: Vec::new(),
+                    created_here: Vec::new(),
+                    if_exists: d.missing_ok,
+                    cascade,
+                };
                 for obj in &d.objects {
                     let parts = name_parts(obj);
                     let (schema, table) = split_name(&parts);
-                    if table.is_empty() || self.created.has_table(schema, table, "public") {
+                    let created = self.created.has_table(schema, table, "public");
+                    if top && !table.is_empty() {
+                        drop.tables.push(TableName {
+                            schema: schema.to_string(),
+                            name: table.to_string(),
+                        });
+                        drop.created_here.push(created);
+                    }
+                    if table.is_empty() || created {
                         continue;
                     }
                     let name = qualified(schema, table);
@@ -917,6 +977,9 @@ impl Analyzer {
                         cascade,
                         s,
                     );
+                }
+                if top {
+                    self.last_drop = Some(drop);
                 }
             }
             ObjectType::ObjectSchema => {

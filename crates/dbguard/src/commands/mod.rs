@@ -12,6 +12,8 @@ pub mod log;
 pub mod mcp;
 pub mod protect;
 pub mod migrate;
+pub mod proxy;
 pub mod run;
 pub mod snapshot;
 pub mod status;
+pub mod trash;
