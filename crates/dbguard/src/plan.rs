@@ -435,6 +435,7 @@ pub fn for_target(text: String, cwd: PathBuf, findings: Vec<Finding>, target: Re
         agent: None,
         target_error: None,
         policy_notes,
+        secrets: Secrets::default(),
     }
 }
 
