@@ -119,7 +119,6 @@ impl VarFacts {
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, o)| o.as_str())
-
     }
 }
 

@@ -162,7 +162,16 @@ fn de_environment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Environment,
     })
 }
 
-const TOP_KEYS: &[&str] = &["databases", "snapshots", "freshness", "policy", "mcp", "migrate", "proxy", "trash"];
+const TOP_KEYS: &[&str] = &[
+    "databases",
+    "snapshots",
+    "freshness",
+    "policy",
+    "mcp",
+    "migrate",
+    "proxy",
+    "trash",
+];
 const DATABASE_KEYS: &[&str] = &["match", "environment", "protected", "name"];
 const SNAPSHOT_KEYS: &[&str] = &["keep", "dir"];
 const FRESHNESS_KEYS: &[&str] = &["production", "staging", "development", "unknown"];

@@ -7,8 +7,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use dbguard_core::script::Summary;
 use dbguard_core::lookup::{DirWalk, GitState, WalkEntry, WalkLimits, WorkspacePackage};
+use dbguard_core::script::Summary;
 use dbguard_core::Lookup;
 
 use crate::script_cache::{Key, ScriptCache};

@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn next_step_keeps_the_url_check_was_given_without_its_password() {
         let s = next_step_for_check("dropdb shop", Some("postgres://u:s3cret@db/shop"), false);
-        assert!(s.contains("dbguard run --url 'postgres://u:***@db/shop' -- dropdb shop"), "{s}");
+        assert!(
+            s.contains("dbguard run --url 'postgres://u:***@db/shop' -- dropdb shop"),
+            "{s}"
+        );
         assert!(s.contains("password in place of ***"), "{s}");
         assert!(!s.contains("s3cret"), "{s}");
         let s = next_step_for_check("dropdb shop", None, false);

@@ -129,7 +129,10 @@ impl Lookup for View<'_> {
 
     fn prisma_shadow_is_main(&self, env: &[(String, String)]) -> Option<bool> {
         // The project of the directory the command runs in is only known at the top.
-        self.dir.is_none().then(|| self.inner.prisma_shadow_is_main(env)).flatten()
+        self.dir
+            .is_none()
+            .then(|| self.inner.prisma_shadow_is_main(env))
+            .flatten()
     }
 
     fn git_states(&self, paths: &[String]) -> Option<Vec<GitState>> {

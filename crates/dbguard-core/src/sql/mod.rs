@@ -104,9 +104,9 @@ mod generic;
 pub mod migration;
 mod plpgsql;
 mod postgres;
+pub mod prefilter;
 pub mod readonly;
 mod remote;
-pub mod prefilter;
 pub mod statement;
 
 pub use prefilter::{prefilter, Prefilter};
