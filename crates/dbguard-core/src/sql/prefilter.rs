@@ -55,6 +55,11 @@ pub fn prefilter(sql: &[u8]) -> Prefilter {
 }
 
 fn classify(word: &[u8]) -> u16 {
+    // dblink, dblink_exec, dblink_send_query...: SQL sent to another connection, which the
+    // core analyzes as SQL in its own right.
+    if word.len() >= 6 && word[..6].eq_ignore_ascii_case(b"dblink") {
+        return DESTROY;
+    }
     if !(2..=9).contains(&word.len()) {
         return 0;
     }
@@ -92,6 +97,8 @@ mod tests {
         assert!(destroys("SELECT '$$drop$$'"));
         assert!(destroys("x$delete"));
         assert!(destroys("1truncate"));
+        assert!(destroys("SELECT dblink_exec(conn, stmt) FROM pending_jobs"));
+        assert!(destroys("select * from DBLINK('x', 'select 1') as t(a int)"));
         assert!(destroys(
             "WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x"
         ));
