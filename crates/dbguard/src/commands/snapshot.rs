@@ -316,7 +316,7 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
     let t = target(a.url.clone())?;
     let mut confirmed = false;
     if a.in_place {
-        let (_, m) = store::find(&a.id)?;
+        let (_, m) = snapshot::manifest::find(&a.id)?;
         let name = m.source.database.clone();
         // The same question every door asks: a person at a terminal, and no agent.
         if let Err(why) = crate::confirm::interactive_human() {
@@ -395,7 +395,7 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
-    let (dir, m) = store::find(&a.id)?;
+    let (dir, m) = snapshot::manifest::find(&a.id)?;
     let t = target(a.url)?;
     let report = verify::verify(
         &dir,
