@@ -312,8 +312,24 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// Without `--url`, `DATABASE_URL` or `--to-url`: the server a PostgreSQL snapshot was taken
+/// from, as its manifest records it (see `recorded_url`); None for SQLite.
+fn recorded_server_url(id: &str) -> anyhow::Result<Option<String>> {
+    let (_, m) = snapshot::manifest::find(id)?;
+    if m.source.engine != "postgres" {
+        return Ok(None);
+    }
+    let ask = |display: &str| {
+        crate::confirm::interactive_human()
+            .ok()
+            .and_then(|_| crate::confirm::secret(&format!("Password for {display}: ")))
+    };
+    let rt = crate::engine::pg_connect::runtime()?;
+    rt.block_on(snapshot::recorded_url::server_url(&m, ask)).map(Some)
+}
+
 pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
-    let t = target(a.url.clone())?;
+    let mut t = target(a.url.clone())?;
     let mut confirmed = false;
     if a.in_place {
         let (_, m) = snapshot::manifest::find(&a.id)?;
@@ -345,6 +361,9 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
             return Ok(exit::BLOCKED);
         }
         confirmed = true;
+    }
+    if t.url.is_none() && a.to_url.is_none() {
+        t.url = recorded_server_url(&a.id)?;
     }
     let opts = snapshot::RestoreOptions {
         id: a.id,

@@ -19,6 +19,7 @@ pub mod pg_stream;
 pub mod pg_types;
 pub mod progress;
 pub mod prune;
+pub mod recorded_url;
 pub mod restore;
 pub mod restore_copy;
 pub mod sqlite;
