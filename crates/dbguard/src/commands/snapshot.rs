@@ -261,12 +261,13 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
         );
         return Ok(exit::OK);
     }
+    let dbs: Vec<String> = snaps.iter().map(database_column).collect();
+    let width = dbs.iter().map(|d| d.chars().count()).max().unwrap_or(0).max(8);
     println!(
-        "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} LABEL / OPERATION",
+        "{:<21} {:<width$} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} LABEL / OPERATION",
         "ID", "DATABASE", "AGE", "STRATEGY", "SCOPE", "ROWS", "SIZE", "VERIFIED"
     );
-    for s in &snaps {
-        let db: String = s.source.chars().take(32).collect();
+    for (s, db) in snaps.iter().zip(dbs) {
         let scope = match &s.scope {
             SnapshotScope::Database => format!("database ({} tables)", s.table_count),
             SnapshotScope::Schema(n) => format!("schema {}", n.join(",")),
@@ -296,7 +297,7 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
             note = format!("({why}) {note}").trim_end().to_string();
         }
         println!(
-            "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
+            "{:<21} {:<width$} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
             s.id,
             db,
             store::human_age(s.age_seconds),
@@ -326,6 +327,24 @@ fn recorded_server_url(id: &str) -> anyhow::Result<Option<String>> {
     };
     let rt = crate::engine::pg_connect::runtime()?;
     rt.block_on(snapshot::recorded_url::server_url(&m, ask)).map(Some)
+}
+
+/// Longest SQLite path shown in full in `dbguard snapshots`; longer ones keep their end.
+const PATH_COLUMN: usize = 40;
+
+/// The DATABASE column of `dbguard snapshots`: `host:port/db` for PostgreSQL (what tells two
+/// databases apart, never cut), the file for SQLite (its end, when the path is long).
+fn database_column(s: &ManifestSummary) -> String {
+    if let Some(key) = s.source_key.strip_prefix("postgres://") {
+        return key.to_string();
+    }
+    let n = s.source.chars().count();
+    if n <= PATH_COLUMN {
+        s.source.clone()
+    } else {
+        let tail: String = s.source.chars().skip(n - (PATH_COLUMN - 1)).collect();
+        format!("…{tail}")
+    }
 }
 
 pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
