@@ -195,21 +195,34 @@ pub async fn table_ddl(client: &Client, tables: &[TableRef]) -> anyhow::Result<V
 /// For each table, the sequences its columns own (serial and identity) with their values.
 /// Sequences are not transactional: the values are the current ones, read right after the data.
 pub async fn owned_sequences(client: &Client, tables: &[TableRef]) -> anyhow::Result<Vec<Vec<SequenceValue>>> {
+    // A partition's rows take their serial values from the sequence its partitioned parent
+    // owns (the parent holds no rows and is not among the tables): that sequence goes with
+    // the first partition listed.
     let owned = by_table(
         client,
-        "SELECT d.refobjid, n.nspname::text, s.relname::text FROM pg_depend d
+        "WITH RECURSIVE owner(tab, rel) AS (
+             SELECT t, t FROM unnest($1::oid[]) t
+             UNION
+             SELECT o.tab, i.inhparent FROM owner o
+             JOIN pg_inherits i ON i.inhrelid = o.rel
+             JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p')
+         SELECT o.tab, n.nspname::text, s.relname::text FROM owner o
+         JOIN pg_depend d ON d.refobjid = o.rel AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a','i')
          JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
          JOIN pg_namespace n ON n.oid = s.relnamespace
-         WHERE d.refobjid = ANY($1) AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a','i')
          ORDER BY 1, 2, 3",
         tables,
         "sequences",
     )
     .await?;
     let mut names: Vec<(usize, String, String)> = Vec::new();
+    let mut seen: HashSet<(String, String)> = HashSet::new();
     for (i, t) in tables.iter().enumerate() {
         for r in owned.get(&t.oid).into_iter().flatten() {
-            names.push((i, r.get(1), r.get(2)));
+            let (schema, name): (String, String) = (r.get(1), r.get(2));
+            if seen.insert((schema.clone(), name.clone())) {
+                names.push((i, schema, name));
+            }
         }
     }
     let mut out: Vec<Vec<SequenceValue>> = tables.iter().map(|_| Vec::new()).collect();
