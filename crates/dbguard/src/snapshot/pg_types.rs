@@ -45,10 +45,10 @@ impl Prerequisites {
     pub async fn for_types(&mut self, client: &Client, roots: &[Oid]) -> anyhow::Result<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for &oid in roots {
-            if !self.by_type.contains_key(&oid) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.by_type.entry(oid) {
                 let mut stmts = Vec::new();
                 visit(client, oid, 0, &mut HashSet::new(), &mut HashSet::new(), &mut stmts).await?;
-                self.by_type.insert(oid, stmts);
+                e.insert(stmts);
             }
             for s in &self.by_type[&oid] {
                 if !out.contains(s) {
