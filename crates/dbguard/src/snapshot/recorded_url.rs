@@ -139,20 +139,10 @@ pub async fn server_url(m: &Manifest, ask: impl Fn(&str) -> Option<String>) -> a
         )
     };
     let base = without_masked_password(&m.source.display).ok_or_else(no_url)?;
-    let cfg = pg_connect::parse_config(&base).map_err(|_| no_url())?;
-    let facts = pg::conn_facts(&base)?;
-    let host = cfg
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(s) => s.clone(),
-            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let facts = pg::conn_facts(&base).map_err(|_| no_url())?;
     let known = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()).or_else(|| {
         let text = std::fs::read_to_string(pgpass_file()?).ok()?;
-        pgpass_lookup(&text, &host, port, &facts.database, &facts.user)
+        pgpass_lookup(&text, &facts.host, facts.port, &facts.database, &facts.user)
     });
     let first = match &known {
         Some(pw) => with_password(&base, &facts.user, pw)?,
