@@ -99,10 +99,12 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
     s=$(now); gen_many "$N" "$R" "$DB"; e=$(now)
     MURL="postgres://postgres@127.0.0.1:$PORT/$DB"
     echo "   generated in $(secs "$s" "$e") s, $(psql -d "$DB" -At -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
-    DUMPS=(); COPIES=(); PGRS=(); RESTS=(); CRESTS=()
+    DUMPS=(); SCHEMAS=(); COPIES=(); PGRS=(); RESTS=(); CRESTS=()
     for run in $(seq 1 "$MANY_RUNS"); do
         checkpoint
         measure "$BIN/pg_dump" -Fc -f "$OUT/$DB.dump" -d "$MURL"; DUMPS+=("$T")
+        # The floor of a whole-database copy snapshot: it takes its DDL from one such run.
+        measure "$BIN/pg_dump" -Fc --schema-only -f "$OUT/$DB.schema" -d "$MURL"; SCHEMAS+=("$T")
         checkpoint
         measure "$DBGUARD" snapshot --url "$MURL" --strategy copy --keep 1000 --json; COPIES+=("$T")
         COPY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/cmd.out")
@@ -124,9 +126,10 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
         "$DBGUARD" prune --keep 1 --url "$MURL" --json >/dev/null 2>&1 || true
         echo "   run $run: pg_dump -Fc ${DUMPS[-1]} s, copy snapshot ${COPIES[-1]} s; pg_restore -j2 ${PGRS[-1]} s, copy restore ${RESTS[-1]} s, clone restore ${CRESTS[-1]} s"
     done
-    D=$(median "${DUMPS[@]}"); C=$(median "${COPIES[@]}"); P=$(median "${PGRS[@]}")
+    D=$(median "${DUMPS[@]}"); S=$(median "${SCHEMAS[@]}"); C=$(median "${COPIES[@]}"); P=$(median "${PGRS[@]}")
     RS=$(median "${RESTS[@]}"); CR=$(median "${CRESTS[@]}")
     ROWS_OUT+="| $N tables x $R rows: copy snapshot (${COPIES[*]}) | $C s | pg_dump -Fc (${DUMPS[*]}): $D s | $(ratio "$D" "$C")x faster |
+| $N tables x $R rows: floor, pg_dump -Fc --schema-only (${SCHEMAS[*]}) | | $S s | copy snapshot / floor: $(ratio "$C" "$S")x |
 | $N tables x $R rows: restore of the copy snapshot (${RESTS[*]}) | $RS s | createdb + pg_restore -j2 (${PGRS[*]}): $P s | $(ratio "$P" "$RS")x faster |
 | $N tables x $R rows: restore of a clone snapshot (${CRESTS[*]}) | $CR s | createdb + pg_restore -j2: $P s | $(ratio "$P" "$CR")x faster |
 "
