@@ -9,6 +9,10 @@
 #   BENCH_ONLY=clone   only the clone comparison (the table is still generated)
 #   CLONE_RUNS=3       clone comparisons to run; the table shows the median of each time
 #   BENCH_ONLY=restore only the snapshot and restore comparisons (no clone)
+#   BENCH_ONLY=many_tables  instead of the big table: schemas of many ordinary tables
+#                      (300 x 1,000 rows; 5,000 x 1 row), whole-database copy snapshot vs
+#                      pg_dump -Fc, its restore and a clone's restore vs createdb + pg_restore
+#                      -j2; MANY_RUNS=3 runs of each (medians), MANY_SHAPES="300x1000 5000x1"
 #   RESTORE_RUNS=3     restore comparisons to run (median of each); every run adds, for the
 #                      same data, the floor of any COPY-based restore on this machine:
 #                      the server reading the uncompressed segments from local files
@@ -41,8 +45,11 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${RUNAS[*]}" ] && chmod 755 "$WORK"
 
+# The many-table shapes are small: less WAL kept between checkpoints (less disk).
+MAX_WAL=4GB
+[ "${BENCH_ONLY:-all}" = many_tables ] && MAX_WAL=1GB
 "${RUNAS[@]}" "$BIN/initdb" -D "$WORK/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$WORK -c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min" start >/dev/null
+"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$WORK -c shared_buffers=256MB -c max_wal_size=$MAX_WAL -c checkpoint_timeout=30min" start >/dev/null
 
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 URL="postgres://postgres@127.0.0.1:$PORT/bench"
@@ -67,6 +74,76 @@ measure() {
 }
 checkpoint() { psql -d postgres -c "CHECKPOINT" >/dev/null; sync; }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+if [ "${BENCH_ONLY:-all}" = many_tables ]; then
+# $1 tables, $2 rows each: database many_<tables>x<rows>, tables created 250 to a transaction
+# (one transaction for all would outgrow the default lock table).
+gen_many() {
+    local db=$3 from
+    psql -d postgres -c "CREATE DATABASE $db" >/dev/null
+    for from in $(seq 1 250 "$1"); do
+        psql -d "$db" -c "DO \$\$ BEGIN FOR i IN $from..LEAST($from + 249, $1) LOOP
+            EXECUTE format('CREATE TABLE t%s (id bigserial PRIMARY KEY, account_id int NOT NULL, name text, amount numeric(12,2), created_at timestamptz NOT NULL DEFAULT now())', i);
+            EXECUTE format('INSERT INTO t%s (account_id, name, amount) SELECT g %% 97, ''item '' || g, g * 1.5 FROM generate_series(1, %s) g', i, $2);
+        END LOOP; END \$\$" >/dev/null
+    done
+    psql -d "$db" -c "ANALYZE" >/dev/null
+}
+MANY_RUNS=${MANY_RUNS:-1}
+ROWS_OUT=""
+for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
+    N=${shape%x*}; R=${shape#*x}; DB=many_$shape
+    echo "== $N tables x $R rows"
+    s=$(now); gen_many "$N" "$R" "$DB"; e=$(now)
+    MURL="postgres://postgres@127.0.0.1:$PORT/$DB"
+    echo "   generated in $(secs "$s" "$e") s, $(psql -d "$DB" -At -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+    DUMPS=(); SCHEMAS=(); COPIES=(); PGRS=(); RESTS=(); CRESTS=()
+    for run in $(seq 1 "$MANY_RUNS"); do
+        checkpoint
+        measure "$BIN/pg_dump" -Fc -f "$OUT/$DB.dump" -d "$MURL"; DUMPS+=("$T")
+        # The floor of a whole-database copy snapshot: it takes its DDL from one such run.
+        measure "$BIN/pg_dump" -Fc --schema-only -f "$OUT/$DB.schema" -d "$MURL"; SCHEMAS+=("$T")
+        checkpoint
+        measure "$DBGUARD" snapshot --url "$MURL" --strategy copy --keep 1000 --json; COPIES+=("$T")
+        COPY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/cmd.out")
+        checkpoint
+        s=$(now)
+        psql -d postgres -c "CREATE DATABASE pgr" >/dev/null
+        "$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/$DB.dump"
+        e=$(now); PGRS+=("$(secs "$s" "$e")")
+        psql -d postgres -c "DROP DATABASE pgr" >/dev/null
+        checkpoint
+        measure "$DBGUARD" restore "$COPY_ID" --url "$MURL" --to-database dbr --json; RESTS+=("$T")
+        [ "$(psql -d dbr -At -c "SELECT count(*) FROM t$N")" = "$R" ] || { echo "restore lost rows" >&2; exit 1; }
+        psql -d postgres -c "DROP DATABASE dbr" >/dev/null
+        "$DBGUARD" snapshot --url "$MURL" --strategy clone --wait-checksums --keep 1000 --json >"$WORK/clone.out"
+        CLONE_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/clone.out")
+        checkpoint
+        measure "$DBGUARD" restore "$CLONE_ID" --url "$MURL" --to-database dbc --json; CRESTS+=("$T")
+        psql -d postgres -c "DROP DATABASE dbc" >/dev/null
+        "$DBGUARD" prune --keep 1 --url "$MURL" --json >/dev/null 2>&1 || true
+        echo "   run $run: pg_dump -Fc ${DUMPS[-1]} s, copy snapshot ${COPIES[-1]} s; pg_restore -j2 ${PGRS[-1]} s, copy restore ${RESTS[-1]} s, clone restore ${CRESTS[-1]} s"
+    done
+    D=$(median "${DUMPS[@]}"); S=$(median "${SCHEMAS[@]}"); C=$(median "${COPIES[@]}"); P=$(median "${PGRS[@]}")
+    RS=$(median "${RESTS[@]}"); CR=$(median "${CRESTS[@]}")
+    ROWS_OUT+="| $N tables x $R rows: copy snapshot (${COPIES[*]}) | $C s | pg_dump -Fc (${DUMPS[*]}): $D s | $(ratio "$D" "$C")x faster |
+| $N tables x $R rows: floor, pg_dump -Fc --schema-only (${SCHEMAS[*]}) | | $S s | copy snapshot / floor: $(ratio "$C" "$S")x |
+| $N tables x $R rows: restore of the copy snapshot (${RESTS[*]}) | $RS s | createdb + pg_restore -j2 (${PGRS[*]}): $P s | $(ratio "$P" "$RS")x faster |
+| $N tables x $R rows: restore of a clone snapshot (${CRESTS[*]}) | $CR s | createdb + pg_restore -j2: $P s | $(ratio "$P" "$CR")x faster |
+"
+    psql -d postgres -c "DROP DATABASE $DB" >/dev/null
+done
+cat <<TABLE
+
+| measurement (median of $MANY_RUNS) | dbguard | baseline | ratio |
+| --- | --- | --- | --- |
+$ROWS_OUT
+TABLE
+exit 0
+fi
+
 echo "== generating 5,000,000 rows"
 psql -d postgres -c "CREATE DATABASE bench"
 s=$(now); psql -d bench -f "$ROOT/bench/gen_table.sql" >/dev/null; e=$(now)
@@ -78,7 +155,6 @@ checkpoint
 BENCH_ONLY=${BENCH_ONLY:-all}
 CLONE_RUNS=${CLONE_RUNS:-1}
 RESTORE_RUNS=${RESTORE_RUNS:-1}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 if [ "$BENCH_ONLY" != clone ]; then
 echo "== table snapshot"
 measure "$BIN/pg_dump" -Fc -t big -f "$OUT/big.dump" -d "$URL"
@@ -140,7 +216,6 @@ FLOOR_T=$(median "${FLOORS[@]}"); TCP_T=$(median "${TCPS[@]}")
 checkpoint
 fi
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
 mb() { echo "scale=1; $1 / 1048576" | bc; }
 RESTORE_ROWS="| restore into a new database (median of $RESTORE_RUNS: ${RESTS[*]:-}) | ${RESTORE_T:-} s | createdb + pg_restore -j2 (${PGRS[*]:-}): ${PGRESTORE_T:-} s | $(ratio "${PGRESTORE_T:-0}" "${RESTORE_T:-1}")x faster | >= 2x |
 | floor: server-side COPY FROM files, 2 sessions, + primary key (${FLOORS[*]:-}) | ${FLOOR_T:-} s | | pg_restore / floor: $(ratio "${PGRESTORE_T:-0}" "${FLOOR_T:-1}")x | |

@@ -53,6 +53,36 @@ pub fn typed(prompt: &str, expected: &str) -> bool {
     }
 }
 
+/// Print `prompt` on standard error and read one line from the terminal without echoing
+/// it (a password); None when nothing was typed or the terminal cannot be read.
+pub fn secret(prompt: &str) -> Option<String> {
+    discard_typeahead();
+    eprint!("{prompt}");
+    // SAFETY: termios is a plain C struct filled by tcgetattr on fd 0; only its flags change.
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        (libc::tcgetattr(0, &mut t) == 0).then(|| {
+            let quiet = libc::termios {
+                c_lflag: t.c_lflag & !libc::ECHO,
+                ..t
+            };
+            libc::tcsetattr(0, libc::TCSANOW, &quiet);
+            t
+        })
+    };
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if let Some(t) = saved {
+        // SAFETY: restores the flags read above.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+        }
+    }
+    eprintln!();
+    let line = line.trim_end_matches(['\n', '\r']);
+    (read.is_ok() && !line.is_empty()).then(|| line.to_string())
+}
+
 fn discard_typeahead() {
     if std::io::stdin().is_terminal() {
         // SAFETY: tcflush on fd 0 only drops pending terminal input; no memory is involved.

@@ -409,7 +409,7 @@ fn corrupted_snapshot_is_detected_and_refused() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("is corrupted") && err.contains("t0000") && err.contains("was dropped"),
+        err.contains("is corrupted") && err.contains("rows of public.t") && err.contains("was dropped"),
         "{err}"
     );
     assert_eq!(restored(c), "0", "the partly loaded database was kept");
@@ -638,4 +638,30 @@ fn copy_snapshot_recreates_the_types_its_tables_use() {
         ],
     );
     assert_eq!(digest(c, part["database"].as_str().unwrap(), "app.people"), before);
+}
+
+#[test]
+fn snapshots_list_shows_host_port_and_database_whole() {
+    let c = Cluster::shared();
+    let home = tempfile::tempdir().unwrap();
+    let db = c.create_db("list_column_with_a_long_database_name");
+    c.psql(&db, "CREATE TABLE t (a int)");
+    ok_json(
+        home.path(),
+        &["snapshot", "--url", &c.url(&db), "--strategy", "copy", "--json"],
+    );
+    let out = dbguard(home.path(), &["snapshots"]);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let port = c
+        .url(&db)
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let want = format!(" 127.0.0.1:{port}/{db} ");
+    assert!(screen.contains(&want), "{want:?} not in\n{screen}");
+    assert!(!screen.contains("postgres://"), "{screen}");
 }

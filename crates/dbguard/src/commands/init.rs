@@ -1084,6 +1084,9 @@ pub struct Found {
 /// from the file name and the host.
 pub fn discover(project: &Path) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
+    // The raw URL of each entry of `out` (never written out): to notice one database
+    // written twice under different host names (localhost and 127.0.0.1, say).
+    let mut urls: Vec<String> = Vec::new();
     let mut names: Vec<String> = std::fs::read_dir(project)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -1102,14 +1105,33 @@ pub fn discover(project: &Path) -> Vec<Found> {
             if crate::target::engine_of(&value).is_none() || !(value.contains("://") || value.starts_with("file:")) {
                 continue;
             }
-            if let Some(f) = found_from_url(&value, &format!("{name}: {key}"), env_from_file_name(&name)) {
+            if let Some(mut f) = found_from_url(&value, &format!("{name}: {key}"), env_from_file_name(&name)) {
                 if !out.iter().any(|o| o.pattern == f.pattern) {
+                    if let Some(same) = same_database_as(project, &value, &urls).map(|i| &out[i]) {
+                        f.note = format!(
+                            "{}; this is the same database as {} ({}), written with another host name: a rule matches only the name it is written with, so both are listed; keep their environments the same",
+                            f.note,
+                            same.pattern,
+                            same.note.split(';').next().unwrap_or_default()
+                        );
+                    }
                     out.push(f);
+                    urls.push(value);
                 }
             }
         }
     }
     out
+}
+
+/// The index in `urls` of the first one naming the same database as `url` (same server,
+/// with local host names taken as one, same port and database).
+fn same_database_as(project: &Path, url: &str, urls: &[String]) -> Option<usize> {
+    use crate::target::parse_parts;
+    let parts = parse_parts(url, project, None);
+    parts.engine?;
+    urls.iter()
+        .position(|u| parse_parts(u, project, None).same_database(&parts))
 }
 
 fn env_from_file_name(name: &str) -> Option<dbguard_core::Environment> {
@@ -1334,6 +1356,35 @@ mod tests {
         assert_eq!(root["hooks"]["PreToolUse"].as_array().unwrap().len(), 1);
         let keys: Vec<&String> = root.as_object().unwrap().keys().collect();
         assert_eq!(keys, vec!["model", "hooks"]);
+    }
+
+    #[test]
+    fn a_database_under_two_host_names_is_said_to_be_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "DATABASE_URL=postgres://u:pw@localhost:5432/app\n\
+             SHADOW_DATABASE_URL=postgres://u:pw@127.0.0.1/app\n\
+             OTHER_URL=postgres://u:pw@127.0.0.1:5432/app_shadow\n",
+        )
+        .unwrap();
+        let found = discover(dir.path());
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(!found[0].note.contains("same database"), "{}", found[0].note);
+        assert!(
+            found[1]
+                .note
+                .contains("same database as localhost/app (.env: DATABASE_URL)")
+                && found[1].note.contains("another host name"),
+            "{}",
+            found[1].note
+        );
+        assert!(!found[2].note.contains("same database"), "{}", found[2].note);
+        let toml = render_config(&found);
+        assert!(
+            toml.contains("same database as localhost/app") && !toml.contains("pw@"),
+            "{toml}"
+        );
     }
 
     #[test]

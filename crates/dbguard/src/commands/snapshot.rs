@@ -261,12 +261,13 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
         );
         return Ok(exit::OK);
     }
+    let dbs: Vec<String> = snaps.iter().map(database_column).collect();
+    let width = dbs.iter().map(|d| d.chars().count()).max().unwrap_or(0).max(8);
     println!(
-        "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} LABEL / OPERATION",
+        "{:<21} {:<width$} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} LABEL / OPERATION",
         "ID", "DATABASE", "AGE", "STRATEGY", "SCOPE", "ROWS", "SIZE", "VERIFIED"
     );
-    for s in &snaps {
-        let db: String = s.source.chars().take(32).collect();
+    for (s, db) in snaps.iter().zip(dbs) {
         let scope = match &s.scope {
             SnapshotScope::Database => format!("database ({} tables)", s.table_count),
             SnapshotScope::Schema(n) => format!("schema {}", n.join(",")),
@@ -296,7 +297,7 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
             note = format!("({why}) {note}").trim_end().to_string();
         }
         println!(
-            "{:<21} {:<32} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
+            "{:<21} {:<width$} {:<10} {:<8} {:<24} {:>12} {:>9} {:<8} {}",
             s.id,
             db,
             store::human_age(s.age_seconds),
@@ -312,11 +313,45 @@ pub fn list(a: ListArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// Without `--url`, `DATABASE_URL` or `--to-url`: the server a PostgreSQL snapshot was taken
+/// from, as its manifest records it (see `recorded_url`); None for SQLite.
+fn recorded_server_url(id: &str) -> anyhow::Result<Option<String>> {
+    let (_, m) = snapshot::manifest::find(id)?;
+    if m.source.engine != "postgres" {
+        return Ok(None);
+    }
+    let ask = |display: &str| {
+        crate::confirm::interactive_human()
+            .ok()
+            .and_then(|_| crate::confirm::secret(&format!("Password for {display}: ")))
+    };
+    let rt = crate::engine::pg_connect::runtime()?;
+    rt.block_on(snapshot::recorded_url::server_url(&m, ask)).map(Some)
+}
+
+/// Longest SQLite path shown in full in `dbguard snapshots`; longer ones keep their end.
+const PATH_COLUMN: usize = 40;
+
+/// The DATABASE column of `dbguard snapshots`: `host:port/db` for PostgreSQL (what tells two
+/// databases apart, never cut), the file for SQLite (its end, when the path is long).
+fn database_column(s: &ManifestSummary) -> String {
+    if let Some(key) = s.source_key.strip_prefix("postgres://") {
+        return key.to_string();
+    }
+    let n = s.source.chars().count();
+    if n <= PATH_COLUMN {
+        s.source.clone()
+    } else {
+        let tail: String = s.source.chars().skip(n - (PATH_COLUMN - 1)).collect();
+        format!("…{tail}")
+    }
+}
+
 pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
-    let t = target(a.url.clone())?;
+    let mut t = target(a.url.clone())?;
     let mut confirmed = false;
     if a.in_place {
-        let (_, m) = store::find(&a.id)?;
+        let (_, m) = snapshot::manifest::find(&a.id)?;
         let name = m.source.database.clone();
         // The same question every door asks: a person at a terminal, and no agent.
         if let Err(why) = crate::confirm::interactive_human() {
@@ -345,6 +380,9 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
             return Ok(exit::BLOCKED);
         }
         confirmed = true;
+    }
+    if t.url.is_none() && a.to_url.is_none() {
+        t.url = recorded_server_url(&a.id)?;
     }
     let opts = snapshot::RestoreOptions {
         id: a.id,
@@ -395,7 +433,7 @@ pub fn restore(a: RestoreArgs) -> anyhow::Result<u8> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
-    let (dir, m) = store::find(&a.id)?;
+    let (dir, m) = snapshot::manifest::find(&a.id)?;
     let t = target(a.url)?;
     let report = verify::verify(
         &dir,

@@ -40,13 +40,16 @@ fn engine(t: &ResolvedTarget) -> Option<Engine> {
 }
 
 fn url_of(t: &ResolvedTarget) -> anyhow::Result<&str> {
-    t.url.as_deref().ok_or_else(|| {
-        anyhow!(
-            "no database resolved for {} ({}): set DATABASE_URL in .env or start `dbguard mcp --url`",
-            t.source,
-            "none"
-        )
-    })
+    t.url.as_deref().ok_or_else(|| anyhow!(no_database(t)))
+}
+
+/// What was looked for, and where, when no database was found.
+fn no_database(t: &ResolvedTarget) -> String {
+    let tool = t.tool.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
+    format!(
+        "no database found for the project{tool}: dbguard looked for {}. Set DATABASE_URL in the project's .env, or start the server with `dbguard mcp --url URL`",
+        t.looked_for.join("; ")
+    )
 }
 
 fn target_json(t: &ResolvedTarget) -> Value {
@@ -86,7 +89,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<Value> {
     let tables = match (engine(&t), t.url.as_deref()) {
         (Some(Engine::Postgres), Some(url)) => pg_tables(url).map_err(|e| format!("{e:#}")),
         (Some(Engine::Sqlite), Some(url)) => sqlite_tables(&sqlite_path(url)).map_err(|e| format!("{e:#}")),
-        (_, None) => Err("no database resolved".to_string()),
+        (_, None) => Err(no_database(&t)),
         (other, _) => Err(format!("dbguard cannot inspect {other:?} databases yet")),
     };
     match tables {
@@ -639,4 +642,27 @@ db_migrate_apply again with approval_code. A snapshot is taken before they run."
         }
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod no_database_tests {
+    use super::*;
+
+    #[test]
+    fn says_what_was_looked_for_and_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = ResolveRequest {
+            cwd: dir.path().to_path_buf(),
+            config: Some(crate::config::Config::default()),
+            ..Default::default()
+        };
+        let msg = no_database(&resolve(&req).unwrap());
+        assert!(
+            msg.contains("looked for DATABASE_URL in the environment; DATABASE_URL in .env.local, .env in ")
+                && msg.contains(&dir.path().display().to_string())
+                && msg.contains("dbguard mcp --url URL")
+                && !msg.contains("none found"),
+            "{msg}"
+        );
+    }
 }

@@ -14,11 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use super::manifest::FileEntry;
-use super::store;
-
-pub const PG_ALGORITHM: &str = "b3rowsum128-pgcopybinary-v1";
-pub const SQLITE_ALGORITHM: &str = "b3rowsum128-sqlite-v1";
+use super::store::{self, FileEntry};
 
 /// Order-independent multiset hash of rows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +158,10 @@ impl<W: Write> HashingWriter<W> {
             hasher: blake3::Hasher::new(),
             bytes: 0,
         }
+    }
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
     pub fn finish(self) -> (W, u64, String) {
         (self.inner, self.bytes, self.hasher.finalize().to_hex().to_string())

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
-use super::manifest::{ContentStatus, Manifest};
+use super::manifest::{self, ContentStatus, Manifest};
 use super::progress::Progress;
 use super::{pg_clone, store};
 
@@ -38,15 +38,7 @@ pub const FINISH_URL_ENV: &str = "DBGUARD_FINISH_URL";
 /// or race it with `verify`.
 pub const FINISH_DELAY_ENV: &str = "DBGUARD_FINISH_DELAY_MS";
 const LOCK_FILE: &str = "content.lock";
-const ERROR_FILE: &str = "content.error";
-
-/// The error the last background pass recorded for the snapshot in `dir`, if any.
-pub fn recorded_error(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join(ERROR_FILE))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
+const ERROR_FILE: &str = super::manifest::CONTENT_ERROR_FILE;
 
 /// Keep a background pass's error where `dbguard snapshots` finds it (0600, replaced atomically).
 fn record_error(dir: &Path, message: &str) -> anyhow::Result<()> {
@@ -82,7 +74,7 @@ fn open_lock(dir: &Path) -> anyhow::Result<File> {
 /// are recorded, else after waiting for a finisher at work, else computed now from the
 /// clone (with `url`'s credentials for its server) and recorded.
 pub fn ensure_content(id: &str, url: &str, progress: &Progress) -> anyhow::Result<Manifest> {
-    let (dir, m) = store::find(id)?;
+    let (dir, m) = manifest::find(id)?;
     if !m.content_pending() {
         return Ok(m);
     }
@@ -94,8 +86,7 @@ pub fn ensure_content(id: &str, url: &str, progress: &Progress) -> anyhow::Resul
 }
 
 fn compute_locked(dir: &Path, id: &str, url: &str, progress: &Progress) -> anyhow::Result<Manifest> {
-    let m =
-        store::read_manifest(dir).map_err(|_| anyhow!("snapshot {id} no longer exists (it was pruned or deleted)"))?;
+    let m = manifest::read(dir).map_err(|_| anyhow!("snapshot {id} no longer exists (it was pruned or deleted)"))?;
     if !m.content_pending() {
         return Ok(m);
     }
@@ -114,7 +105,7 @@ fn compute_locked(dir: &Path, id: &str, url: &str, progress: &Progress) -> anyho
     full.tables = tables;
     full.content = ContentStatus::Complete;
     full.content_duration_ms = Some(started.elapsed().as_millis() as u64);
-    store::rewrite_manifest(dir, &full)?;
+    manifest::rewrite(dir, &full)?;
     let _ = std::fs::remove_file(dir.join(ERROR_FILE));
     Ok(full)
 }
@@ -159,7 +150,7 @@ pub fn finish(id: &str, url: &str) -> anyhow::Result<Manifest> {
     }
     let result = ensure_content(id, url, &Progress::new(false));
     if let Err(e) = &result {
-        if let Ok((dir, _)) = store::find(id) {
+        if let Ok((dir, _)) = manifest::find(id) {
             let message = dbguard_core::redact::redact_text(&format!("{e:#}"));
             let _ = record_error(&dir, &message);
         }

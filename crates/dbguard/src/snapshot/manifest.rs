@@ -1,10 +1,38 @@
 //! The snapshot manifest (`manifest.json`), written last into a snapshot folder: what was
 //! saved, from where, how, and the checksums that let `verify` and `restore` trust it.
+//! Also the catalog of snapshots, which is the manifests themselves (`load_all`, `find`),
+//! read and written through the store below.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-/// Bumped when the layout of snapshot folders changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+pub use super::store::FileEntry;
+use super::store::{self, Building, MANIFEST};
+
+/// Bumped when the layout of snapshot folders changes incompatibly: version 2 added pack
+/// files (`TableEntry::packed`), which a version-1 reader would restore as empty tables.
+/// Manifests of a newer format are refused rather than half understood.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format written when nothing needs version 2 (readable by older versions too).
+pub const FORMAT_VERSION_PLAIN: u32 = 1;
+
+/// Content checksum algorithms (see `checksum.rs`): PostgreSQL rows in binary COPY form,
+/// SQLite rows as typed values.
+pub const PG_ALGORITHM: &str = "b3rowsum128-pgcopybinary-v1";
+pub const SQLITE_ALGORITHM: &str = "b3rowsum128-sqlite-v1";
+
+/// Where a failed background content pass (`content.rs`) leaves its error.
+pub const CONTENT_ERROR_FILE: &str = "content.error";
+
+/// The error the last background content pass recorded for the snapshot in `dir`, if any.
+pub fn recorded_content_error(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(CONTENT_ERROR_FILE))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
 
 /// How a snapshot was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +137,9 @@ pub struct TableEntry {
     /// Data files of this table (copy strategy), relative to the snapshot folder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A small table's data: one frame of a shared pack file (copy strategy, format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packed: Option<PackedFrame>,
     /// Sequences owned by the table's columns, with their values at snapshot time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sequences: Vec<SequenceValue>,
@@ -124,20 +155,21 @@ impl TableEntry {
     }
 }
 
+/// Where a small table's rows are: one zstd frame (a complete binary COPY stream) at
+/// `offset` in pack file `file`, `bytes` long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedFrame {
+    pub file: String,
+    pub offset: u64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SequenceValue {
     pub schema: String,
     pub name: String,
     pub last_value: i64,
     pub is_called: bool,
-}
-
-/// One file in the snapshot folder.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub bytes: u64,
-    pub blake3: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -274,11 +306,11 @@ impl Manifest {
         strategy_reason: String,
     ) -> Manifest {
         let algorithm = match strategy {
-            Strategy::SqliteBackup => super::checksum::SQLITE_ALGORITHM,
-            _ => super::checksum::PG_ALGORITHM,
+            Strategy::SqliteBackup => SQLITE_ALGORITHM,
+            _ => PG_ALGORITHM,
         };
         Manifest {
-            format: FORMAT_VERSION,
+            format: FORMAT_VERSION_PLAIN,
             id: id.to_string(),
             created_at: super::store::rfc3339(created),
             created_unix: created,
@@ -346,10 +378,91 @@ impl Manifest {
             path: dir.display().to_string(),
             clone_database: self.clone_database.clone(),
             content_error: if self.content_pending() {
-                super::content::recorded_error(dir)
+                recorded_content_error(dir)
             } else {
                 None
             },
         }
     }
+}
+
+/// Write `m` into the building folder and move the folder into place (see `Building::commit`).
+pub fn commit(b: Building, m: &Manifest) -> anyhow::Result<PathBuf> {
+    let json = serde_json::to_vec_pretty(m)?;
+    b.commit(&m.files, &json)
+}
+
+/// Replace the manifest of a complete snapshot atomically (see `store::replace_file`).
+pub fn rewrite(dir: &Path, m: &Manifest) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(m)?;
+    store::replace_file(dir, MANIFEST, &json)
+        .map_err(|_| anyhow::anyhow!("snapshot {} no longer exists (it was pruned or deleted)", m.id))
+}
+
+pub fn read(dir: &Path) -> anyhow::Result<Manifest> {
+    let text = std::fs::read(dir.join(MANIFEST)).with_context(|| format!("no readable {MANIFEST}"))?;
+    let m: Manifest = serde_json::from_slice(&text).with_context(|| format!("{MANIFEST} is not valid"))?;
+    if m.format > FORMAT_VERSION {
+        bail!(
+            "{MANIFEST} has format {}, newer than this dbguard understands ({FORMAT_VERSION}): upgrade dbguard",
+            m.format
+        );
+    }
+    Ok(m)
+}
+
+/// Complete snapshots (folder, manifest) and the folders whose manifest is unreadable.
+pub type Loaded = (Vec<(PathBuf, Manifest)>, Vec<String>);
+
+/// All complete snapshots, oldest first. Folders whose manifest cannot be read are skipped
+/// (and reported in the second list).
+pub fn load_all() -> anyhow::Result<Loaded> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (name, dir) in store::snapshot_folders()? {
+        match read(&dir) {
+            Ok(m) => out.push((dir, m)),
+            Err(e) => bad.push(format!("{name}: {e:#}")),
+        }
+    }
+    out.sort_by(|a, b| a.1.order_key().cmp(&b.1.order_key()));
+    Ok((out, bad))
+}
+
+/// Find a snapshot by id (or a unique prefix); the error lists the nearest ids.
+pub fn find(id: &str) -> anyhow::Result<(PathBuf, Manifest)> {
+    let (all, _) = load_all()?;
+    if let Some(hit) = all.iter().find(|(_, m)| m.id == id) {
+        return Ok(hit.clone());
+    }
+    let prefixed: Vec<_> = all
+        .iter()
+        .filter(|(_, m)| !id.is_empty() && m.id.starts_with(id))
+        .collect();
+    if prefixed.len() == 1 {
+        return Ok(prefixed[0].clone());
+    }
+    let common_prefix = |a: &str| a.bytes().zip(id.bytes()).take_while(|(x, y)| x == y).count();
+    let mut near: Vec<&String> = all.iter().map(|(_, m)| &m.id).collect();
+    near.sort_by_key(|cand| std::cmp::Reverse(common_prefix(cand)));
+    let near: Vec<String> = near.into_iter().take(5).cloned().collect();
+    if all.is_empty() {
+        bail!(
+            "snapshot {id} not found: there are no snapshots in {} yet. Take one with `dbguard snapshot`",
+            store::snapshots_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    if prefixed.len() > 1 {
+        bail!(
+            "snapshot id {id} is ambiguous: it starts {} snapshots ({}). Give more of the id",
+            prefixed.len(),
+            near.join(", ")
+        );
+    }
+    bail!(
+        "snapshot {id} not found. Nearest ids: {}. `dbguard snapshots` lists them all",
+        near.join(", ")
+    )
 }

@@ -12,13 +12,17 @@ pub mod content;
 pub mod guard_ddl;
 pub mod manifest;
 pub mod pg;
+pub mod pg_catalog;
 pub mod pg_clone;
 pub mod pg_copy;
 pub mod pg_dump;
+pub mod pg_stream;
 pub mod pg_types;
 pub mod progress;
 pub mod prune;
+pub mod recorded_url;
 pub mod restore;
+pub mod restore_copy;
 pub mod sqlite;
 pub mod store;
 pub mod verify;
@@ -156,7 +160,7 @@ pub fn take_with(target: &ResolvedTarget, opts: &TakeOptions) -> anyhow::Result<
                 started: std::time::Instant::now(),
             };
             let m = sqlite::take(&canonical, req)?;
-            b.commit(&m)?;
+            manifest::commit(b, &m)?;
             m
         }
         Some(Engine::Postgres) => {
@@ -221,11 +225,8 @@ async fn take_pg(
     let facts = pg::conn_facts(url)?;
     let client = crate::engine::pg_connect::connect(url, crate::engine::pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
     let info = pg::server_info(&client).await?;
-    let size: i64 = client
-        .query_one("SELECT pg_database_size(current_database())", &[])
-        .await
-        .map(|r| r.get(0))
-        .unwrap_or(0);
+    let shape = pg_clone::shape(&client).await.ok();
+    let size = shape.map(|s| s.bytes).unwrap_or(0);
     drop(client);
     let source = manifest::Source {
         engine: "postgres".into(),
@@ -324,7 +325,14 @@ async fn take_pg(
     };
     let m = match strategy {
         Strategy::Clone => {
-            match pg_clone::take(url, request(SnapshotScope::Database, reason), opts.terminate_sessions).await {
+            match pg_clone::take(
+                url,
+                request(SnapshotScope::Database, reason),
+                opts.terminate_sessions,
+                shape,
+            )
+            .await
+            {
                 Err(e) if opts.strategy == Strategy::Auto => {
                     prog.note(&format!(
                         "clone failed ({e:#}); falling back to a binary copy of every table"
@@ -340,7 +348,7 @@ async fn take_pg(
         _ => bail!("internal error: unexpected strategy"),
     };
     let clone = m.clone_database.clone();
-    if let Err(e) = b.commit(&m) {
+    if let Err(e) = manifest::commit(b, &m) {
         if let Some(c) = clone {
             if let Ok(a) = pg::connect_maintenance(url).await {
                 let _ = pg_clone::drop_database(&a, &c).await;
@@ -372,7 +380,7 @@ pub fn newest_for(target: &ResolvedTarget) -> Option<ManifestSummary> {
 
 /// Complete snapshots, oldest first; only those of `source_key` when given.
 pub fn list(source_key: Option<&str>) -> anyhow::Result<Vec<ManifestSummary>> {
-    let (all, _) = store::load_all()?;
+    let (all, _) = manifest::load_all()?;
     let now = store::now_unix();
     Ok(all
         .iter()

@@ -55,6 +55,9 @@ pub fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
 pub struct ConnFacts {
     pub database: String,
     pub user: String,
+    /// Host name or socket directory, and port, as written (`localhost`, 5432 by default).
+    pub host: String,
+    pub port: u16,
     pub server_key: String,
 }
 
@@ -79,6 +82,8 @@ pub fn conn_facts(url: &str) -> anyhow::Result<ConnFacts> {
         database,
         user,
         server_key: format!("{host}:{port}"),
+        host,
+        port,
     })
 }
 

@@ -67,21 +67,59 @@ pub async fn can_create_db(admin: &Client) -> anyhow::Result<bool> {
     Ok(row.get(0))
 }
 
-/// `CREATE DATABASE new TEMPLATE template`, with FILE_COPY where the server has it;
-/// `instead`: the alternative to CREATEDB named when the role lacks it.
+/// What decides how a database is best copied: its size and how many relations (files) it has.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub bytes: i64,
+    pub relations: i64,
+}
+
+/// WAL written per relation file that costs about what copying and fsyncing the file costs.
+const WAL_PER_RELATION: i64 = 1 << 20;
+
+/// CREATE DATABASE's strategy (PostgreSQL 15+). FILE_COPY copies the files, fsyncs each one and
+/// checkpoints twice: the fastest for big databases (a 1.95 GB one in 3.2 s), but a database of
+/// thousands of small tables is thousands of files, and an fsync costs about what writing 1 MB
+/// of WAL costs (4-5 ms on the development machine under load). WAL_LOG copies block by block
+/// through the WAL, with no per-file fsync and no checkpoint: measured on 5,000 one-row tables
+/// (261 MB, ~25,000 relations), 27 s against 95 s for FILE_COPY on a loaded machine; 300 tables
+/// of 1,000 rows, 4.5 s against 11.7 s. Unknown shape: FILE_COPY.
+fn clone_strategy(server_num: u32, shape: Option<Shape>) -> &'static str {
+    match shape {
+        _ if server_num < 150_000 => "",
+        Some(s) if s.bytes < s.relations.saturating_mul(WAL_PER_RELATION) => " STRATEGY WAL_LOG",
+        _ => " STRATEGY FILE_COPY",
+    }
+}
+
+/// The shape of the connected database (for `clone_strategy`).
+pub async fn shape(client: &Client) -> anyhow::Result<Shape> {
+    let row = client
+        .query_one(
+            "SELECT pg_database_size(current_database()),
+                    (SELECT count(*) FROM pg_class WHERE relkind IN ('r','i','t','S','m'))",
+            &[],
+        )
+        .await
+        .map_err(|e| anyhow!("measuring the database: {}", describe_pg_error(&e)))?;
+    Ok(Shape {
+        bytes: row.get(0),
+        relations: row.get(1),
+    })
+}
+
+/// `CREATE DATABASE new TEMPLATE template` with the strategy that suits its `shape` where
+/// the server has a choice; `instead`: the alternative to CREATEDB named when the role lacks it.
 pub async fn create_from_template(
     admin: &Client,
     new: &str,
     template: &str,
     server_num: u32,
+    shape: Option<Shape>,
     user: &str,
     instead: &str,
 ) -> anyhow::Result<()> {
-    let strategy = if server_num >= 150_000 {
-        " STRATEGY FILE_COPY"
-    } else {
-        ""
-    };
+    let strategy = clone_strategy(server_num, shape);
     admin
         .batch_execute(&format!(
             "CREATE DATABASE {} TEMPLATE {}{strategy}",
@@ -182,17 +220,18 @@ async fn checksum_with(
     let total: u64 = tables.iter().map(|t| t.bytes.max(0) as u64).sum();
     progress.phase(&format!("checksumming {} table(s)", tables.len()), total);
     let info = pg::server_info(client).await?;
-    let jobs = super::pg_copy::copy_jobs(client, &tables, info.version_num).await?;
-    let streamed = super::pg_copy::run_jobs(&[client, second], &tables, jobs, None, progress).await?;
+    let jobs = super::pg_stream::copy_jobs(client, &tables, info.version_num).await?;
+    let streamed = super::pg_stream::run_jobs(&[client, second], &tables, jobs, None, progress).await?;
+    let sequences = super::pg_catalog::owned_sequences(client, &tables).await?;
     let mut out = Vec::new();
-    for (t, s) in tables.iter().zip(streamed) {
-        let sequences = super::pg_copy::owned_sequences(client, t.oid).await?;
+    for ((t, s), sequences) in tables.iter().zip(streamed.tables).zip(sequences) {
         out.push(TableEntry {
             schema: t.schema.clone(),
             name: t.name.clone(),
             rows: s.sum.rows,
             content_checksum: s.sum.hex(),
             files: Vec::new(),
+            packed: None,
             sequences,
         });
     }
@@ -200,8 +239,8 @@ async fn checksum_with(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn take(url: &str, req: Request<'_>, terminate: bool) -> anyhow::Result<Manifest> {
+/// `shape`: the source's (from `shape`), to choose how CREATE DATABASE copies it.
+pub async fn take(url: &str, req: Request<'_>, terminate: bool, shape: Option<Shape>) -> anyhow::Result<Manifest> {
     let (b, progress, source) = (req.building, req.progress, &req.source);
     let facts = pg::conn_facts(url)?;
     let admin = pg::connect_maintenance(url).await?;
@@ -231,6 +270,7 @@ pub async fn take(url: &str, req: Request<'_>, terminate: bool) -> anyhow::Resul
         &name,
         &source.database,
         num,
+        shape,
         &facts.user,
         pg::without_createdb::SNAPSHOT,
     )
@@ -313,7 +353,7 @@ pub async fn drop_orphans(admin: &Client, server_key: &str) -> Vec<String> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let fingerprint = format!("(store {})", store::store_fingerprint());
-    let known: Vec<String> = match store::load_all() {
+    let known: Vec<String> = match super::manifest::load_all() {
         Ok((all, _)) => all.iter().filter_map(|(_, m)| m.clone_database.clone()).collect(),
         Err(_) => return dropped,
     };

@@ -112,16 +112,18 @@ pub async fn take(url: &str, req: Request<'_>) -> anyhow::Result<Manifest> {
     // Checksums in the same snapshot, while pg_dump works.
     let total: u64 = tables.iter().map(|t| t.bytes.max(0) as u64).sum();
     progress.phase(&format!("checksumming {} table(s)", tables.len()), total);
+    let jobs = super::pg_stream::copy_jobs(&client, &tables, source.server_version_num.unwrap_or(0)).await?;
+    let streamed = super::pg_stream::run_jobs(&[&client], &tables, jobs, None, progress).await?;
+    let sequences = super::pg_catalog::owned_sequences(&client, &tables).await?;
     let mut entries = Vec::new();
-    for t in &tables {
-        let s = super::pg_copy::stream_table(&client, &t.schema, &t.name, None, progress).await?;
-        let sequences = super::pg_copy::owned_sequences(&client, t.oid).await?;
+    for ((t, s), sequences) in tables.iter().zip(streamed.tables).zip(sequences) {
         entries.push(TableEntry {
             schema: t.schema.clone(),
             name: t.name.clone(),
             rows: s.sum.rows,
             content_checksum: s.sum.hex(),
             files: Vec::new(),
+            packed: None,
             sequences,
         });
     }

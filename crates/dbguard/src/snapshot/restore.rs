@@ -5,18 +5,17 @@
 //! `--in-place` first snapshots the current state, then swaps the restored copy in.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::manifest::{FileEntry, Manifest, SnapshotScope, Strategy, TableEntry};
+use super::manifest::{Manifest, SnapshotScope, Strategy, TableEntry};
 use super::pg::{self, qualified, quote_ident};
-use super::pg_copy::{self, DdlFile};
+use super::pg_stream::Transactions;
 use super::progress::Progress;
-use super::{pg_clone, pg_dump, sqlite, store, verify};
+use super::{pg_clone, pg_dump, restore_copy, sqlite, store};
 use crate::engine::pg_connect::{self, describe_pg_error};
 use dbguard_core::redact::redact_url;
 
@@ -82,7 +81,7 @@ fn select_tables(m: &Manifest, wanted: Option<&[String]>) -> anyhow::Result<Vec<
 pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
     let prog = Progress::new(opts.progress);
     let started = Instant::now();
-    let (dir, m) = store::find(&opts.id)?;
+    let (dir, m) = super::manifest::find(&opts.id)?;
     let mut warnings = Vec::new();
     // The data files of a copy snapshot going into a database this restore creates are
     // checked as they are loaded instead of in a pass of their own (reading them twice
@@ -94,14 +93,11 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
         && opts.to_url.is_none()
         && !opts.force_corrupt
     {
-        select_tables(&m, opts.tables.as_deref())?
-            .into_iter()
-            .flat_map(|t| t.files)
-            .collect()
+        restore_copy::read_whole(&m.tables, &select_tables(&m, opts.tables.as_deref())?)
     } else {
         Vec::new()
     };
-    let problems = verify::check_files_where(&dir, &m, |p| !on_load.iter().any(|f| f == p));
+    let problems = store::check_files(&dir, &m.files, |p| !on_load.iter().any(|f| f == p));
     if !problems.is_empty() {
         if !opts.force_corrupt {
             return Err(corrupted(&m, &problems));
@@ -264,7 +260,7 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreOutcome> {
         Ok(w) => warnings.extend(w),
         Err(e) if !on_load.is_empty() => {
             // Say "corrupted" rather than whatever the server made of the bad bytes.
-            let problems = verify::check_files_where(&dir, &m, |p| on_load.iter().any(|f| f == p));
+            let problems = store::check_files(&dir, &m.files, |p| on_load.iter().any(|f| f == p));
             if problems.is_empty() {
                 return Err(e);
             }
@@ -317,12 +313,36 @@ pub fn in_place_target_matches(m: &Manifest, url: &str) -> anyhow::Result<()> {
 }
 
 fn corrupted(m: &Manifest, problems: &[String]) -> anyhow::Error {
+    let named: Vec<String> = problems.iter().map(|p| with_tables(m, p)).collect();
     anyhow!(
         "snapshot {} is corrupted and will not be restored: {}. Run `dbguard verify {}` for details; restoring anyway needs --force-corrupt",
         m.id,
-        problems.join("; "),
+        named.join("; "),
         m.id
     )
+}
+
+/// A file problem ("path: what") with the tables whose rows that file holds, since a
+/// pack file's name says nothing about them.
+fn with_tables(m: &Manifest, problem: &str) -> String {
+    let Some((path, what)) = problem.split_once(": ") else {
+        return problem.to_string();
+    };
+    let tables: Vec<String> = m
+        .tables
+        .iter()
+        .filter(|t| t.files.iter().any(|f| f == path) || t.packed.as_ref().is_some_and(|p| p.file == path))
+        .map(|t| t.qualified())
+        .collect();
+    match tables.len() {
+        0 => problem.to_string(),
+        1..=5 => format!("{path} (rows of {}): {what}", tables.join(", ")),
+        n => format!(
+            "{path} (rows of {} and {} more tables): {what}",
+            tables[..5].join(", "),
+            n - 5
+        ),
+    }
 }
 
 /// Snapshot the current state before an in-place restore.
@@ -392,8 +412,17 @@ async fn restore_pg_in_place(
                     )
                 })?;
         }
-        let ddl = read_ddl(dir)?;
-        load_copy(&[&client], dir, tables, &ddl, false, None, prog).await?;
+        let ddl = restore_copy::read_ddl(dir)?;
+        let load = restore_copy::Load {
+            dir,
+            all: &m.tables,
+            tables,
+            ddl: &ddl,
+            use_pg_dump: false,
+            verify: None,
+            txn: Transactions::Caller,
+        };
+        restore_copy::load_copy(&[&client], &load, prog).await?;
         for (name, before) in &current {
             if sequence_position(&client, name).await?.is_some_and(|now| now < *before) {
                 client
@@ -514,11 +543,6 @@ fn guard_free_list(tool: &std::path::PathBuf, dump: &Path) -> anyhow::Result<Opt
     Ok(Some(write("toc", &guard_ddl::strip_toc(&list, dblink_is_guards))?))
 }
 
-fn read_ddl(dir: &Path) -> anyhow::Result<DdlFile> {
-    let text = std::fs::read(dir.join("ddl.json")).map_err(|e| store::io_error(e, "reading ddl.json"))?;
-    serde_json::from_slice(&text).map_err(|e| anyhow!("ddl.json is not valid: {e}"))
-}
-
 /// Is the database free of user tables?
 async fn has_user_tables(client: &Client) -> anyhow::Result<bool> {
     let row = client
@@ -604,11 +628,23 @@ pub async fn restore_pg_into(
             );
         }
         prog.phase(&format!("cloning {clone} into {target}"), 0);
+        // The clone cannot be connected to: its size from here, its relations from the manifest
+        // (a table is about four: heap, TOAST table and index, an index; plus the catalogs').
+        let bytes: i64 = admin
+            .query_one("SELECT pg_database_size($1::name)", &[&clone])
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(i64::MAX);
+        let shape = (!m.tables.is_empty()).then(|| pg_clone::Shape {
+            bytes,
+            relations: m.tables.len() as i64 * 4 + 400,
+        });
         pg_clone::create_from_template(
             &admin,
             target,
             &clone,
             info.version_num,
+            shape,
             &facts.user,
             pg::without_createdb::RESTORE_CLONE,
         )
@@ -658,19 +694,23 @@ pub async fn restore_pg_into(
                 Ok(Vec::new())
             }
             Strategy::Copy => {
-                let ddl = read_ddl(dir)?;
+                let ddl = restore_copy::read_ddl(dir)?;
                 let tables: Vec<TableEntry> = subset.map(|s| s.to_vec()).unwrap_or_else(|| m.tables.clone());
                 let main = pg_connect::connect(&target_url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
                 pg::prepare_session(&main).await?;
                 if exists {
-                    for t in &tables {
-                        let found = main
-                            .query_opt("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2", &[&t.schema, &t.name])
-                            .await
-                            .map_err(|e| anyhow!("inspecting the target: {}", describe_pg_error(&e)))?;
-                        if found.is_some() {
-                            bail!("{} already exists in {target}: dbguard never overwrites a table. Restore into a new database, or drop it yourself first", t.qualified());
-                        }
+                    let schemas: Vec<&str> = tables.iter().map(|t| t.schema.as_str()).collect();
+                    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+                    let found = main
+                        .query_opt(
+                            "SELECT n.nspname::text || '.' || c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE (n.nspname::text, c.relname::text) IN (SELECT * FROM unnest($1::text[], $2::text[])) LIMIT 1",
+                            &[&schemas, &names],
+                        )
+                        .await
+                        .map_err(|e| anyhow!("inspecting the target: {}", describe_pg_error(&e)))?;
+                    if let Some(row) = found {
+                        bail!("{} already exists in {target}: dbguard never overwrites a table. Restore into a new database, or drop it yourself first", row.get::<_, String>(0));
                     }
                 }
                 let second = pg_connect::connect(&target_url, pg_connect::DEFAULT_CONNECT_TIMEOUT).await?;
@@ -678,8 +718,8 @@ pub async fn restore_pg_into(
                 let whole = subset.is_none() && !exists;
                 // An existing database would keep what a bad segment loaded: check first.
                 let verify = if dest.verify_on_load && exists {
-                    let files: Vec<&String> = tables.iter().flat_map(|t| &t.files).collect();
-                    let problems = verify::check_files_where(dir, m, |p| files.iter().any(|f| *f == p));
+                    let files = restore_copy::data_files(&tables);
+                    let problems = store::check_files(dir, &m.files, |p| files.iter().any(|f| f == p));
                     if !problems.is_empty() {
                         return Err(corrupted(m, &problems));
                     }
@@ -687,7 +727,16 @@ pub async fn restore_pg_into(
                 } else {
                     dest.verify_on_load.then_some(m.files.as_slice())
                 };
-                load_copy(&[&main, &second], dir, &tables, &ddl, whole, verify, prog).await
+                let load = restore_copy::Load {
+                    dir,
+                    all: &m.tables,
+                    tables: &tables,
+                    ddl: &ddl,
+                    use_pg_dump: whole,
+                    verify,
+                    txn: Transactions::Batched,
+                };
+                restore_copy::load_copy(&[&main, &second], &load, prog).await
             }
             _ => bail!("snapshot {} has strategy {} which PostgreSQL cannot restore", m.id, m.strategy.as_str()),
         }
@@ -697,162 +746,4 @@ pub async fn restore_pg_into(
         let _ = pg_clone::drop_database(&admin, target).await;
     }
     result
-}
-
-/// Run SQL sections one by one; "already exists" errors are skipped, others returned.
-async fn run_sections(
-    client: &Client,
-    sections: &[String],
-    tolerate_all: bool,
-    warnings: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    for s in sections {
-        if let Err(e) = client.batch_execute(s).await {
-            let code = e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_default();
-            let first = s
-                .lines()
-                .find(|l| {
-                    !l.trim().is_empty()
-                        && !l.starts_with("--")
-                        && !l.starts_with("SET ")
-                        && !l.starts_with("SELECT pg_catalog.set_config")
-                })
-                .unwrap_or("")
-                .chars()
-                .take(100)
-                .collect::<String>();
-            if code == "42P06" || code == "42710" || code == "42P07" {
-                continue;
-            }
-            if tolerate_all {
-                warnings.push(format!("skipped `{first}`: {}", describe_pg_error(&e)));
-                continue;
-            }
-            bail!("recreating the schema failed at `{first}`: {}", describe_pg_error(&e));
-        }
-    }
-    Ok(())
-}
-
-/// DDL, data (segments spread over the given connections), constraints and indexes,
-/// then sequence values. `use_pg_dump`: the whole snapshot goes into a new database, so
-/// pg_dump's DDL (views, functions...) can be used when present. `verify`: the manifest's
-/// file entries, to check each segment as it is loaded.
-async fn load_copy(
-    clients: &[&Client],
-    dir: &Path,
-    tables: &[TableEntry],
-    ddl: &DdlFile,
-    use_pg_dump: bool,
-    verify: Option<&[FileEntry]>,
-    prog: &Progress,
-) -> anyhow::Result<Vec<String>> {
-    let main = clients[0];
-    let mut warnings = Vec::new();
-    let dump_ddl = match (&ddl.pg_dump_pre, &ddl.pg_dump_post) {
-        (Some(pre), Some(post)) if use_pg_dump => {
-            Some((pg_copy::split_dump_sections(pre), pg_copy::split_dump_sections(post)))
-        }
-        _ => None,
-    };
-    let catalog = |t: &TableEntry| ddl.tables.iter().find(|d| d.schema == t.schema && d.name == t.name);
-    for d in tables.iter().filter_map(catalog) {
-        run_sections(main, &d.types, false, &mut warnings).await?;
-    }
-    if dump_ddl.is_some() {
-        // pg_dump --table leaves out CREATE SCHEMA for the tables' own schemas (a
-        // `drizzle.__drizzle_migrations` in a table snapshot): create them first.
-        let mut schemas: Vec<&str> = tables.iter().map(|t| t.schema.as_str()).collect();
-        schemas.sort_unstable();
-        schemas.dedup();
-        let creates: Vec<String> = schemas
-            .iter()
-            .map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)))
-            .collect();
-        run_sections(main, &creates, false, &mut warnings).await?;
-    }
-    match &dump_ddl {
-        Some((pre, _)) => run_sections(main, pre, false, &mut warnings).await?,
-        None => {
-            for t in tables {
-                let d = catalog(t).ok_or_else(|| anyhow!("ddl.json has no definition for {}", t.qualified()))?;
-                run_sections(main, &d.pre, false, &mut warnings).await?;
-            }
-        }
-    }
-    // Data: every segment of every table, biggest tables first, over the connections.
-    let mut jobs: Vec<(String, PathBuf, u64, Option<FileEntry>)> = Vec::new();
-    for t in tables {
-        for f in &t.files {
-            let p = dir.join(f);
-            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-            let expected = match verify {
-                Some(entries) => Some(
-                    entries
-                        .iter()
-                        .find(|e| &e.path == f)
-                        .cloned()
-                        .ok_or_else(|| anyhow!("{f}: not listed in the manifest (the snapshot was modified?)"))?,
-                ),
-                None => None,
-            };
-            jobs.push((qualified(&t.schema, &t.name), p, len, expected));
-        }
-    }
-    let total: u64 = tables.iter().map(|t| t.files.len() as u64).sum::<u64>();
-    prog.phase(
-        &format!("loading {} table(s) from {total} file(s)", tables.len()),
-        jobs.iter().map(|j| j.2 * 4).sum(),
-    );
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.2));
-    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter()));
-    // Inside one transaction (in-place restore) only one connection may be used.
-    let results = futures_util::future::join_all(clients.iter().map(|c| {
-        let queue = queue.clone();
-        async move {
-            loop {
-                let next = queue
-                    .lock()
-                    .map_err(|_| anyhow!("internal error: queue poisoned"))?
-                    .next();
-                let Some((target, path, _, expected)) = next else { break };
-                pg_copy::load_segment(c, &target, &path, expected, prog).await?;
-            }
-            Ok::<_, anyhow::Error>(())
-        }
-    }))
-    .await;
-    for r in results {
-        r?;
-    }
-    prog.phase("creating constraints and indexes", 0);
-    // Index builds sort in memory instead of spilling to disk: about 100 bytes per row of
-    // the biggest table (a parallel build splits it among its workers), 256 MB to 1 GB of
-    // the server's memory, for this session only. 5M rows: 0.85 s with 256 MB, 0.72 s with 512 MB.
-    let biggest = tables.iter().map(|t| t.rows).max().unwrap_or(0);
-    let mwm_mb = (biggest.saturating_mul(100) >> 20).clamp(256, 1024);
-    let _ = main
-        .batch_execute(&format!("SET maintenance_work_mem = '{mwm_mb}MB'"))
-        .await;
-    match &dump_ddl {
-        Some((_, post)) => run_sections(main, post, true, &mut warnings).await?,
-        None => {
-            for t in tables {
-                if let Some(d) = catalog(t) {
-                    run_sections(main, &d.post, true, &mut warnings).await?;
-                }
-            }
-        }
-    }
-    for t in tables {
-        for s in &t.sequences {
-            main.query_one(
-                "SELECT setval($1::text::regclass, $2, $3)",
-                &[&qualified(&s.schema, &s.name), &s.last_value, &s.is_called],
-            )
-            .await
-            .map_err(|e| anyhow!("restoring sequence {}.{}: {}", s.schema, s.name, describe_pg_error(&e)))?;
-        }
-    }
-    Ok(warnings)
 }

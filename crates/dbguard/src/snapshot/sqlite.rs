@@ -76,6 +76,7 @@ pub fn checksum_conn(conn: &Connection) -> anyhow::Result<Vec<TableEntry>> {
             rows: sum.rows,
             content_checksum: sum.hex(),
             files: Vec::new(),
+            packed: None,
             sequences: Vec::new(),
         });
     }

@@ -13,9 +13,16 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
+use serde::{Deserialize, Serialize};
 
-use super::manifest::{FileEntry, Manifest};
+/// One file in a snapshot folder, as its manifest lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    pub blake3: String,
+}
 
 pub const TMP_PREFIX: &str = ".tmp-";
 pub const TRASH_PREFIX: &str = ".del-";
@@ -195,10 +202,11 @@ impl Building {
         self.dir.join(name)
     }
 
-    /// fsync every file, re-read and check it against `files`, write the manifest,
-    /// fsync, and rename the folder into place.
-    pub fn commit(mut self, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        for f in &manifest.files {
+    /// fsync every file, re-read and check it against `files`, write the manifest
+    /// (`manifest_json`, already serialized: the store does not read it), fsync, and rename
+    /// the folder into place.
+    pub fn commit(mut self, files: &[FileEntry], manifest_json: &[u8]) -> anyhow::Result<PathBuf> {
+        for f in files {
             let p = self.dir.join(&f.path);
             let (bytes, hash) = hash_file(&p)?;
             if bytes != f.bytes || hash != f.blake3 {
@@ -213,10 +221,10 @@ impl Building {
                 .and_then(|f| f.sync_all())
                 .map_err(|e| io_error(e, &format!("syncing {}", p.display())))?;
         }
-        let json = serde_json::to_vec_pretty(manifest)?;
         let mpath = self.dir.join(MANIFEST);
         let mut mf = create_private_file(&mpath)?;
-        mf.write_all(&json).map_err(|e| io_error(e, "writing manifest.json"))?;
+        mf.write_all(manifest_json)
+            .map_err(|e| io_error(e, "writing manifest.json"))?;
         mf.sync_all().map_err(|e| io_error(e, "syncing manifest.json"))?;
         drop(mf);
         let _ = fs::remove_file(self.dir.join("owner.pid"));
@@ -355,46 +363,36 @@ pub fn building_ids() -> Vec<String> {
     ids
 }
 
-/// Complete snapshots (folder, manifest) and the folders whose manifest is unreadable.
-pub type Loaded = (Vec<(PathBuf, Manifest)>, Vec<String>);
-
-/// All complete snapshots, oldest first. Folders whose manifest cannot be read are skipped
-/// (and reported in the second list).
-pub fn load_all() -> anyhow::Result<Loaded> {
+/// Folders of complete snapshots (named by a valid id), unsorted: (id, folder).
+pub fn snapshot_folders() -> anyhow::Result<Vec<(String, PathBuf)>> {
     let root = snapshots_dir()?;
-    let mut out = Vec::new();
-    let mut bad = Vec::new();
     let rd = fs::read_dir(&root).map_err(|e| io_error(e, &format!("reading {}", root.display())))?;
-    for entry in rd.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') || !is_valid_id(&name) {
-            continue;
-        }
-        match read_manifest(&entry.path()) {
-            Ok(m) => out.push((entry.path(), m)),
-            Err(e) => bad.push(format!("{name}: {e:#}")),
-        }
-    }
-    out.sort_by(|a, b| a.1.order_key().cmp(&b.1.order_key()));
-    Ok((out, bad))
+    Ok(rd
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+        .filter(|(name, _)| !name.starts_with('.') && is_valid_id(name))
+        .collect())
 }
 
-/// Replace the manifest of a complete snapshot: written to a temporary name, synced, and
-/// renamed over `manifest.json`, so readers see the old manifest or the new one, never a
-/// half-written file. Fails (and writes nothing) when the snapshot was deleted meanwhile.
-pub fn rewrite_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
-    let mpath = dir.join(MANIFEST);
-    if !mpath.exists() {
-        bail!("snapshot {} no longer exists (it was pruned or deleted)", manifest.id);
+/// Replace `name` in a complete snapshot folder: written to a temporary name, synced, and
+/// renamed over it, so readers see the old file or the new one, never a half-written
+/// one. Fails (and writes nothing) when the file is gone (the snapshot was deleted).
+pub fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!(
+            "{} no longer exists (the snapshot was pruned or deleted)",
+            path.display()
+        );
     }
-    let tmp = dir.join(format!("{MANIFEST}{TMP_PREFIX}{}", std::process::id()));
+    let tmp = dir.join(format!("{name}{TMP_PREFIX}{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
-    let json = serde_json::to_vec_pretty(manifest)?;
     let written = (|| {
         let mut f = create_private_file(&tmp)?;
-        f.write_all(&json).map_err(|e| io_error(e, "writing manifest.json"))?;
-        f.sync_all().map_err(|e| io_error(e, "syncing manifest.json"))?;
-        fs::rename(&tmp, &mpath).map_err(|e| io_error(e, "replacing manifest.json"))
+        f.write_all(bytes)
+            .map_err(|e| io_error(e, &format!("writing {name}")))?;
+        f.sync_all().map_err(|e| io_error(e, &format!("syncing {name}")))?;
+        fs::rename(&tmp, &path).map_err(|e| io_error(e, &format!("replacing {name}")))
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -404,52 +402,25 @@ pub fn rewrite_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
-    let text = fs::read(dir.join(MANIFEST)).with_context(|| format!("no readable {MANIFEST}"))?;
-    serde_json::from_slice(&text).with_context(|| format!("{MANIFEST} is not valid"))
-}
-
-/// Find a snapshot by id (or a unique prefix); the error lists the nearest ids.
-pub fn find(id: &str) -> anyhow::Result<(PathBuf, Manifest)> {
-    let (all, _) = load_all()?;
-    if let Some(hit) = all.iter().find(|(_, m)| m.id == id) {
-        return Ok(hit.clone());
+/// Problems with the files of `files` that `wanted` accepts (by path): missing, wrong
+/// size, wrong checksum.
+pub fn check_files(dir: &Path, files: &[FileEntry], wanted: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in files.iter().filter(|f| wanted(&f.path)) {
+        let p = dir.join(&f.path);
+        match hash_file(&p) {
+            Err(_) => problems.push(format!("{}: missing or unreadable", f.path)),
+            Ok((bytes, _)) if bytes != f.bytes => {
+                problems.push(format!("{}: {} bytes, expected {}", f.path, bytes, f.bytes))
+            }
+            Ok((_, h)) if h != f.blake3 => problems.push(format!(
+                "{}: checksum mismatch (the file was modified or corrupted)",
+                f.path
+            )),
+            Ok(_) => {}
+        }
     }
-    let prefixed: Vec<_> = all
-        .iter()
-        .filter(|(_, m)| !id.is_empty() && m.id.starts_with(id))
-        .collect();
-    if prefixed.len() == 1 {
-        return Ok(prefixed[0].clone());
-    }
-    let mut near: Vec<&String> = all.iter().map(|(_, m)| &m.id).collect();
-    near.sort_by_key(|cand| std::cmp::Reverse(common_prefix(cand, id)));
-    let near: Vec<String> = near.into_iter().take(5).cloned().collect();
-    if all.is_empty() {
-        bail!(
-            "snapshot {id} not found: there are no snapshots in {} yet. Take one with `dbguard snapshot`",
-            root_display()
-        );
-    }
-    if prefixed.len() > 1 {
-        bail!(
-            "snapshot id {id} is ambiguous: it starts {} snapshots ({}). Give more of the id",
-            prefixed.len(),
-            near.join(", ")
-        );
-    }
-    bail!(
-        "snapshot {id} not found. Nearest ids: {}. `dbguard snapshots` lists them all",
-        near.join(", ")
-    )
-}
-
-fn root_display() -> String {
-    snapshots_dir().map(|p| p.display().to_string()).unwrap_or_default()
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+    problems
 }
 
 /// Delete a snapshot folder: renamed away first, so a crash mid-delete never leaves a

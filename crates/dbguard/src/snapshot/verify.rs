@@ -13,27 +13,7 @@ use super::{pg, pg_clone, restore, sqlite, store};
 
 /// Problems with a snapshot's files: missing, wrong size, wrong checksum.
 pub fn check_files(dir: &Path, m: &Manifest) -> Vec<String> {
-    check_files_where(dir, m, |_| true)
-}
-
-/// `check_files` for the files whose manifest path `wanted` accepts.
-pub fn check_files_where(dir: &Path, m: &Manifest, wanted: impl Fn(&str) -> bool) -> Vec<String> {
-    let mut problems = Vec::new();
-    for f in m.files.iter().filter(|f| wanted(&f.path)) {
-        let p = dir.join(&f.path);
-        match store::hash_file(&p) {
-            Err(_) => problems.push(format!("{}: missing or unreadable", f.path)),
-            Ok((bytes, _)) if bytes != f.bytes => {
-                problems.push(format!("{}: {} bytes, expected {}", f.path, bytes, f.bytes))
-            }
-            Ok((_, h)) if h != f.blake3 => problems.push(format!(
-                "{}: checksum mismatch (the file was modified or corrupted)",
-                f.path
-            )),
-            Ok(_) => {}
-        }
-    }
-    problems
+    store::check_files(dir, &m.files, |_| true)
 }
 
 #[derive(Debug, Serialize)]

@@ -136,6 +136,9 @@ pub struct ResolvedTarget {
     /// connection (see `resource.rs`): nothing dbguard can snapshot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<dbguard_core::target::Resource>,
+    /// When nothing was found: where dbguard looked, in order (for errors that say so).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub looked_for: Vec<String>,
 }
 
 impl ResolvedTarget {
@@ -494,7 +497,11 @@ impl Resolver<'_> {
             warnings: Vec::new(),
             remembered: None,
             resource: None,
+            looked_for: Vec::new(),
         };
+        if found.is_none() {
+            t.looked_for = self.looked_for(family, &env_files, orm_setting.as_ref(), &var_name, var_based);
+        }
         if let Some(f) = &found {
             let parts = parse_parts(&f.value, &f.base, self.hint.engine);
             t.display = Some(match &parts.file {
@@ -539,6 +546,41 @@ impl Resolver<'_> {
         t.protected = c.protected;
         t.name = c.name;
         t
+    }
+
+    /// Where `pick` looked, for a target that was not found.
+    fn looked_for(
+        &self,
+        family: Family,
+        env_files: &[PathBuf],
+        orm: Option<&Setting>,
+        var_name: &str,
+        var_based: bool,
+    ) -> Vec<String> {
+        if !var_based {
+            return vec!["the command's own connection arguments and flags".into()];
+        }
+        let mut out = Vec::new();
+        if let Some(s) = orm {
+            out.push(s.origin.clone());
+        }
+        match family {
+            Family::Rails => out.push("config/database.yml".into()),
+            Family::Laravel => out.push("DB_URL, DATABASE_URL and DB_CONNECTION".into()),
+            _ => {}
+        }
+        out.push(format!("{var_name} in the environment"));
+        let files: Vec<String> = env_files
+            .iter()
+            .map(|f| f.strip_prefix(&self.cwd).unwrap_or(f).display().to_string())
+            .collect();
+        if !files.is_empty() {
+            out.push(format!("{var_name} in {} in {}", files.join(", "), self.cwd.display()));
+        }
+        if family == Family::Generic {
+            out.push("PGHOST or PGDATABASE in the environment".into());
+        }
+        out
     }
 
     fn env_files_for(&self, family: Family) -> Vec<PathBuf> {
@@ -1546,6 +1588,14 @@ mod tests {
         assert!(t.url.is_none());
         assert_eq!(t.source, "none found");
         assert_eq!(t.environment, Environment::Unknown);
+        assert_eq!(
+            t.looked_for,
+            [
+                "DATABASE_URL in the environment",
+                format!("DATABASE_URL in .env.local, .env in {}", absolute(dir.path()).display()).as_str(),
+                "PGHOST or PGDATABASE in the environment"
+            ]
+        );
     }
 
     #[test]
