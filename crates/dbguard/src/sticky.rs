@@ -301,6 +301,7 @@ mod tests {
             config_file: None,
             warnings: Vec::new(),
             remembered: None,
+            looked_for: Vec::new(),
             resource: None,
         }
     }

@@ -109,6 +109,7 @@ pub fn resolve(
         config_file: None,
         warnings: Vec::new(),
         remembered: None,
+        looked_for: Vec::new(),
         resource: Some(res.clone()),
     }
 }

@@ -196,6 +196,7 @@ pub fn target(
         config_file: None,
         warnings: vec![warning],
         remembered: None,
+        looked_for: Vec::new(),
         resource: None,
     }
 }
