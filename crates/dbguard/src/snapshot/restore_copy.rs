@@ -18,7 +18,7 @@ use anyhow::{anyhow, bail};
 use tokio_postgres::Client;
 
 use super::manifest::{FileEntry, PackedFrame, TableEntry};
-use super::pg::{qualified, quote_literal};
+use super::pg::{qualified, quote_ident, quote_literal};
 use super::pg_copy::{self, DdlFile, TableDdl};
 use super::pg_stream::{self, Transactions};
 use super::progress::Progress;
@@ -115,6 +115,18 @@ pub async fn load_copy(clients: &[&Client], l: &Load<'_>, prog: &Progress) -> an
         }
     }
     run(main, batch, "", &types, false, &mut warnings).await?;
+    if dump_ddl.is_some() {
+        // pg_dump --table leaves out CREATE SCHEMA for the tables' own schemas (a
+        // `drizzle.__drizzle_migrations` in a table snapshot): create them first.
+        let mut schemas: Vec<&str> = l.tables.iter().map(|t| t.schema.as_str()).collect();
+        schemas.sort_unstable();
+        schemas.dedup();
+        let creates: Vec<String> = schemas
+            .iter()
+            .map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)))
+            .collect();
+        run(main, batch, "", &creates, false, &mut warnings).await?;
+    }
     match &dump_ddl {
         Some((pre, _)) => run(main, batch, &pre.preamble, &pre.objects, false, &mut warnings).await?,
         None => {
