@@ -31,7 +31,7 @@ fn psql_cmd(db: &Db, sql: &str) -> Vec<String> {
         .collect()
 }
 
-fn run_args<'a>(cmd: &'a [String]) -> Vec<&'a str> {
+fn run_args(cmd: &[String]) -> Vec<&str> {
     let mut v = vec!["run", "--json", "--"];
     v.extend(cmd.iter().map(String::as_str));
     v
