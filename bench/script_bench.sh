@@ -16,7 +16,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! hyperfine --help 2>/dev/null | grep -q -- '--input'; then
   cargo install hyperfine --version 1.20.0 --locked -q
 fi
-cargo build --release -p dbguard -q
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -p dbguard -q
 BIN=$PWD/target/release/dbguard
 OUT=$PWD/bench/out
 mkdir -p "$OUT"
@@ -35,20 +35,25 @@ claude 'node dist/marked.js' > marked.json
 claude 'node scripts/cleanup.js' > cleanup.json
 # Warm the cache for the cached runs.
 for p in bundle marked cleanup; do "$BIN" hook claude < $p.json > /dev/null; done
-# The `env` wrapper is not used (one more exec would add to every run): two hyperfine runs.
-DBGUARD_SCRIPT_CACHE=off hyperfine -N --warmup 5 --runs 60 --export-json "$OUT/script_nocache.json" \
-  -n 'ls -la' --input ls.json "$BIN hook claude" \
-  -n 'node 5 MB benign bundle, cache off' --input bundle.json "$BIN hook claude" \
-  -n 'node 5 MB bundle + TRUNCATE, cache off (parsed)' --input marked.json "$BIN hook claude" \
-  -n 'node scripts/cleanup.js, cache off' --input cleanup.json "$BIN hook claude"
-hyperfine -N --warmup 5 --runs 60 --export-json "$OUT/script.json" \
-  -n 'ls -la' --input ls.json "$BIN hook claude" \
-  -n 'node 5 MB benign bundle, cached' --input bundle.json "$BIN hook claude" \
-  -n 'node 5 MB bundle + TRUNCATE, cached' --input marked.json "$BIN hook claude" \
-  -n 'node scripts/cleanup.js, cached' --input cleanup.json "$BIN hook claude"
-python3 - "$OUT/script_nocache.json" "$OUT/script.json" <<'PY'
-import json, sys
-for f in sys.argv[1:]:
-  for r in json.load(open(f))["results"]:
-    print(f'{r["command"]:<48} median {r["median"]*1000:7.2f} ms  (min {r["min"]*1000:.2f})')
+# hyperfine takes one --input per run: one run per case. The `env` wrapper is not used (one
+# more exec would add to every run).
+run_case() { # name payload json-out
+  hyperfine -N --warmup 5 --runs 60 --export-json "$3" -n "$1" --input "$2" "$BIN hook claude" > /dev/null
+}
+i=0
+for c in "ls -la|ls.json" "node 5 MB benign bundle|bundle.json" "node 5 MB bundle + TRUNCATE (parsed)|marked.json" "node scripts/cleanup.js|cleanup.json"; do
+  name=${c%%|*}; payload=${c##*|}; i=$((i + 1))
+  DBGUARD_SCRIPT_CACHE=off run_case "$name, cache off" "$payload" "$OUT/script_nocache_$i.json"
+  run_case "$name, cached" "$payload" "$OUT/script_cached_$i.json"
+done
+python3 - "$OUT" <<'PY'
+import json, sys, glob, os
+out = sys.argv[1]
+results = []
+for kind in ("nocache", "cached"):
+  for f in sorted(glob.glob(os.path.join(out, f"script_{kind}_*.json"))):
+    results += json.load(open(f))["results"]
+json.dump({"results": results}, open(os.path.join(out, "script.json"), "w"), indent=1)
+for r in results:
+  print(f'{r["command"]:<48} median {r["median"]*1000:7.2f} ms  (min {r["min"]*1000:.2f})')
 PY

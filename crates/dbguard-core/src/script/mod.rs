@@ -128,13 +128,22 @@ fn may_import_local(bytes: &[u8], lang: Lang) -> bool {
     }
 }
 
+/// What [`summarize`] answers for a file larger than [`prefilter::SMALL_FILE`] that holds
+/// no strong marker ([`prefilter::StrongScan`]): nothing, without reading it whole.
+pub fn unmarked_large_file(len: u64) -> Summary {
+    Summary {
+        bytes: len,
+        ..Summary::default()
+    }
+}
+
 /// Analyze one file's bytes. Pure.
 pub fn summarize(path: &str, bytes: &[u8], lang: Lang, tool: &str) -> Summary {
     let mut s = Summary {
         bytes: bytes.len() as u64,
         ..Summary::default()
     };
-    let markers = prefilter::scan(bytes);
+    let markers = prefilter::scan_for_size(bytes);
     let small = bytes.len() <= prefilter::SMALL_FILE;
     let parse = match markers {
         prefilter::Markers::Strong => true,
