@@ -29,7 +29,7 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
 fi
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 command -v pgbench >/dev/null || { echo "pgbench missing (postgresql-client)" >&2; exit 1; }
-cargo build --release -p dbguard -q
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -p dbguard -q
 BIN=$ROOT/target/release/dbguard
 mkdir -p bench/out
 OUT=$ROOT/bench/out/proxy_bench.md
