@@ -118,7 +118,8 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
         measure "$DBGUARD" restore "$COPY_ID" --url "$MURL" --to-database dbr --json; RESTS+=("$T")
         [ "$(psql -d dbr -At -c "SELECT count(*) FROM t$N")" = "$R" ] || { echo "restore lost rows" >&2; exit 1; }
         psql -d postgres -c "DROP DATABASE dbr" >/dev/null
-        "$DBGUARD" snapshot --url "$MURL" --strategy clone --wait-checksums --keep 1000 --json >"$WORK/clone.out"
+        # Autovacuum may be analyzing the new tables: a clone needs the database to itself.
+        "$DBGUARD" snapshot --url "$MURL" --strategy clone --terminate-sessions --wait-checksums --keep 1000 --json >"$WORK/clone.out"
         CLONE_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/clone.out")
         checkpoint
         measure "$DBGUARD" restore "$CLONE_ID" --url "$MURL" --to-database dbc --json; CRESTS+=("$T")
