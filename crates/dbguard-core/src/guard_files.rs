@@ -8,6 +8,8 @@
 //! `rm`, `mv`, `cp`... in `shell/recognizers/guard_settings.rs`). Pure: the data directory
 //! comes from the caller.
 
+use crate::paths::normalize;
+
 /// Why `path` is one of dbguard's guarded files, if it is. `data_dir` is dbguard's data
 /// directory (absolute, `DBGUARD_HOME`), when known; `path` may be relative.
 pub fn guarded(path: &str, data_dir: Option<&str>) -> Option<&'static str> {
@@ -85,32 +87,6 @@ fn in_data_dir(p: &str, data_dir: Option<&str>) -> bool {
     })
 }
 
-/// Lexical normalization: `//` and `/./` collapse, `..` removes the previous component
-/// (never above the root), a leading `./` goes.
-pub fn normalize(path: &str) -> String {
-    let abs = path.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !abs {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    let joined = out.join("/");
-    if abs {
-        format!("/{joined}")
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,13 +151,5 @@ mod tests {
         for p in ["node_modules", "/tmp/x", ".github", "src"] {
             assert!(guarded_dir(p, home).is_none(), "{p}");
         }
-    }
-
-    #[test]
-    fn normalization() {
-        assert_eq!(normalize("./a//b/./c"), "a/b/c");
-        assert_eq!(normalize("/a/b/../c"), "/a/c");
-        assert_eq!(normalize("/../a"), "/a");
-        assert_eq!(normalize("../a"), "../a");
     }
 }

@@ -15,6 +15,7 @@ pub mod environment;
 pub mod finding;
 pub mod guard_files;
 pub mod lookup;
+pub mod paths;
 pub mod policy;
 pub mod redact;
 pub mod script;

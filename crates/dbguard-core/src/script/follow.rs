@@ -263,30 +263,10 @@ fn reachable(roots: &BTreeSet<String>, calls: &BTreeMap<String, BTreeSet<String>
 
 /// `dir` + a relative path, with `.` and `..` resolved.
 pub fn join(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if rel.starts_with('/') {
-        Vec::new()
+    if rel.starts_with('/') || dir.is_empty() {
+        crate::paths::normalize(rel)
     } else {
-        dir.split('/').filter(|p| !p.is_empty() && *p != ".").collect()
-    };
-    let absolute = rel.starts_with('/') || dir.starts_with('/');
-    for p in rel.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !absolute {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else {
-        joined
+        crate::paths::normalize(&format!("{dir}/{rel}"))
     }
 }
 

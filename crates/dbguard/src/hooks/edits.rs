@@ -28,7 +28,8 @@
 
 use std::path::{Path, PathBuf};
 
-use dbguard_core::guard_files::{guarded, normalize};
+use dbguard_core::guard_files::guarded;
+use dbguard_core::paths::normalize;
 use serde_json::Value;
 
 use super::{deny_both, Agent, Decision};
