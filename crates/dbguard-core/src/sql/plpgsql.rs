@@ -1,6 +1,8 @@
 //! PL/pgSQL bodies (`DO` blocks, `CREATE FUNCTION ... LANGUAGE plpgsql`) through libpg_query's
 //! PL/pgSQL compiler. The compiled tree comes back as JSON; we collect the static SQL statements
-//! it would run (analyzed like top-level SQL by the caller) and every place that runs SQL built at
+//! it would run (analyzed like top-level SQL by the caller: plain statements, FOR loops' queries,
+//! and every other place that holds a whole statement, such as CALL, a nested DO, `OPEN ... FOR`
+//! and `RETURN QUERY`) and every place that runs SQL built at
 //! run time (`EXECUTE`, `FOR ... IN EXECUTE`, `OPEN ... FOR EXECUTE`, `RETURN QUERY EXECUTE`),
 //! which cannot be known statically and is reported as Unknown.
 
@@ -93,8 +95,13 @@ fn walk(v: &Value, out: &mut Vec<Item>, depth: u32) {
                     "PLpgSQL_stmt_dynfors" => out.push(Item::Dynamic("FOR ... IN EXECUTE")),
                     "dynquery" => out.push(Item::Dynamic("a query given as a string")),
                     "PLpgSQL_expr" => {
-                        if let Some(q) = remote_expression(val) {
-                            out.push(Item::Static(q));
+                        // A whole statement (parse mode 0) wherever it stands: CALL and nested DO
+                        // blocks, OPEN ... FOR, RETURN QUERY, PERFORM, cursor declarations. The
+                        // others are expressions, which only a dblink call makes interesting.
+                        let statement = val.get("parseMode").and_then(Value::as_i64) == Some(0);
+                        match val.get("query").and_then(Value::as_str) {
+                            Some(q) if statement => out.push(Item::Static(q.to_string())),
+                            _ => out.extend(remote_expression(val).map(Item::Static)),
                         }
                         continue;
                     }
@@ -116,7 +123,7 @@ fn walk(v: &Value, out: &mut Vec<Item>, depth: u32) {
     }
 }
 
-/// Any other expression of the body (PERFORM, an assignment, an IF condition, RETURN...) that
+/// Any expression of the body (an assignment, an IF condition, RETURN...) that
 /// may call a dblink function, as a SELECT the caller can analyze: expressions cannot modify
 /// data themselves, but a dblink call in one sends SQL to another connection.
 fn remote_expression(expr: &Value) -> Option<String> {
