@@ -102,6 +102,8 @@ pub mod calls;
 mod constant;
 mod generic;
 pub mod migration;
+mod pg_fast;
+mod pg_scan;
 mod plpgsql;
 mod postgres;
 pub mod prefilter;
@@ -131,6 +133,13 @@ pub fn analyze_sql(text: &str, dialect: Dialect) -> Vec<Finding> {
         Dialect::Postgres => postgres::analyze(text),
         Dialect::Sqlite | Dialect::Mysql => generic::analyze(text, dialect),
     }
+}
+
+/// PostgreSQL analysis with the fast path switched off: every statement gets the full parse.
+/// For tests and fuzzing, which check that the fast path never hides a finding.
+#[doc(hidden)]
+pub fn analyze_postgres_without_fast_path(text: &str) -> Vec<Finding> {
+    postgres::analyze_without_fast_path(text)
 }
 
 /// For each finding (as returned by [`analyze_sql`] on the same text), the reason of the inline

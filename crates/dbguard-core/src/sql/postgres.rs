@@ -4,35 +4,44 @@
 //! bounded on multi-megabyte migrations), each statement is classified from its tokens, and every
 //! statement not positively known to be harmless gets the full parse and an AST walk.
 //!
-//! Fast path (why: a full protobuf parse of every row of an 8 MB multi-row INSERT costs seconds,
-//! the scanner alone costs milliseconds). A statement skips the full parse only when its tokens
-//! prove it cannot destroy data: it starts with INSERT, SELECT, COMMENT, GRANT or REVOKE, or is
-//! `CREATE [OR REPLACE] [TEMP|UNLOGGED] [UNIQUE] TABLE|INDEX|SEQUENCE|TYPE|VIEW|EXTENSION`, or
-//! `ALTER TABLE` without TYPE/a second ALTER; AND none of its tokens is DROP, TRUNCATE, EXECUTE,
-//! or a DELETE/UPDATE keyword other than `ON DELETE`/`ON UPDATE`/`DO UPDATE`/`FOR UPDATE`. A
-//! data-modifying CTE needs a DELETE/UPDATE token (or a leading WITH), so it always gets the full
-//! parse. Everything else, including anything unrecognised, gets the full parse (fail closed).
+//! Fast path (`pg_fast`; why: a full protobuf parse of every row of an 8 MB multi-row INSERT
+//! costs seconds, the scanner alone costs milliseconds). A statement skips the full parse only
+//! when its tokens prove it cannot destroy data: it starts with INSERT, SELECT, COMMENT, GRANT or
+//! REVOKE, or is `CREATE [OR REPLACE] [TEMP|UNLOGGED] [UNIQUE] TABLE|INDEX|SEQUENCE|TYPE|VIEW|
+//! EXTENSION`, or `ALTER TABLE` without TYPE/a second ALTER; AND none of its tokens is DROP,
+//! TRUNCATE, EXECUTE, a dblink call, or a DELETE/UPDATE keyword other than `ON DELETE`/
+//! `ON UPDATE`/`DO UPDATE`/`FOR UPDATE`. A data-modifying CTE needs a DELETE/UPDATE token (or a
+//! leading WITH), so it always gets the full parse. Also skipped: `UPDATE|DELETE` ending in a
+//! top-level `WHERE column = literal` with no other such token, and `DO` blocks whose
+//! dollar-quoted PL/pgSQL body holds none of the tokens a finding needs (see `pg_fast`).
+//! Everything else, including anything unrecognised, gets the full parse (fail closed).
 
 use pg_query::protobuf::{
-    self, a_const, AExprKind, BoolExprType, BoolTestType, DropBehavior, KeywordKind, NullTestType, ObjectType,
-    ScanToken, Token,
+    self, a_const, AExprKind, BoolExprType, BoolTestType, DropBehavior, NullTestType, ObjectType,
 };
 use pg_query::{Node, NodeEnum};
 
 use super::constant::{self, Arith, Cmp, Const};
+use super::pg_fast::{fast_path, Fast};
+use super::pg_scan::{pathological_run, scan_message, split, Event};
 use super::statement::{DropTable, Statement, TableName};
 use super::{calls, display_statement, plpgsql, qualified, remote, Created, Cursor, Layout};
 use crate::finding::{Finding, FindingKind, Location, Scope};
 
-/// First chunk scanned at once; doubled while a statement does not fit.
-const CHUNK: usize = 256 * 1024;
-/// Significant tokens kept per statement for the fast path.
-const HEAD: usize = 24;
 /// Nesting of bodies (function -> EXECUTEd text -> ...) analyzed before giving up as Unknown.
 pub(super) const MAX_DEPTH: u32 = 4;
 
 pub(super) fn analyze(text: &str) -> Vec<Finding> {
     let mut an = Analyzer::new(0);
+    an.analyze_text(text, None);
+    an.out
+}
+
+/// [`analyze`] with every statement fully parsed: what the fast path must agree with (tests,
+/// fuzzing).
+pub(super) fn analyze_without_fast_path(text: &str) -> Vec<Finding> {
+    let mut an = Analyzer::new(0);
+    an.fast_path = false;
     an.analyze_text(text, None);
     an.out
 }
@@ -46,498 +55,6 @@ pub(super) fn layout(text: &str) -> Layout {
         Event::Error { start, .. } => layout.statements.push((start, text.len())),
     });
     layout
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Tok {
-    token: i32,
-    start: usize,
-    end: usize,
-    /// May name a table: an identifier, or an unreserved / column-name keyword.
-    name_like: bool,
-}
-
-/// One statement as the scanner delimited it.
-#[derive(Debug)]
-pub(super) struct RawStmt {
-    start: usize,
-    end: usize,
-    head: Vec<Tok>,
-    /// A token that could mean data loss appears somewhere (see the module comment).
-    risky: bool,
-    /// TYPE or a second ALTER: an ALTER TABLE that might change a column's type.
-    alter_type: bool,
-    /// An INTO keyword: `SELECT ... INTO new_table` creates a table.
-    into: bool,
-}
-
-enum Event {
-    Statement(RawStmt),
-    Comment(usize, usize),
-    /// The scanner rejected the text from `start` on (unterminated quote or comment...).
-    Error {
-        start: usize,
-        message: String,
-    },
-}
-
-const T_SEMI: i32 = Token::Ascii59 as i32;
-const T_LPAREN: i32 = Token::Ascii40 as i32;
-const T_RPAREN: i32 = Token::Ascii41 as i32;
-const T_DOT: i32 = Token::Ascii46 as i32;
-
-/// Per-statement scanner state while splitting.
-struct Splitter {
-    started: bool,
-    start: usize,
-    last_end: usize,
-    depth: u32,
-    atomic: u32,
-    prev: i32,
-    head: Vec<Tok>,
-    risky: bool,
-    alter_type: bool,
-    into: bool,
-    comments: Vec<(usize, usize)>,
-}
-
-impl Splitter {
-    fn new() -> Self {
-        Splitter {
-            started: false,
-            start: 0,
-            last_end: 0,
-            depth: 0,
-            atomic: 0,
-            prev: 0,
-            head: Vec::with_capacity(HEAD),
-            risky: false,
-            alter_type: false,
-            into: false,
-            comments: Vec::new(),
-        }
-    }
-
-    /// Feed one token; returns true at a statement boundary (a top-level `;`).
-    fn feed(&mut self, t: Tok) -> bool {
-        let tok = t.token;
-        if tok == Token::SqlComment as i32 || tok == Token::CComment as i32 {
-            self.comments.push((t.start, t.end));
-            return false;
-        }
-        if tok == T_SEMI && self.depth == 0 && self.atomic == 0 {
-            return true;
-        }
-        if !self.started {
-            self.started = true;
-            self.start = t.start;
-        }
-        self.last_end = t.end;
-        if self.head.len() < HEAD {
-            self.head.push(t);
-        }
-        match tok {
-            T_LPAREN => self.depth = self.depth.saturating_add(1),
-            T_RPAREN => self.depth = self.depth.saturating_sub(1),
-            _ => {}
-        }
-        let first = self.head.first().map(|h| h.token).unwrap_or(0);
-        if tok == Token::Atomic as i32 && self.prev == Token::BeginP as i32 && first == Token::Create as i32 {
-            self.atomic = 1;
-        } else if self.atomic > 0 {
-            if tok == Token::Case as i32 {
-                self.atomic = self.atomic.saturating_add(1);
-            } else if tok == Token::EndP as i32 {
-                self.atomic -= 1;
-            }
-        }
-        let benign_prev = [Token::On as i32, Token::Do as i32, Token::For as i32];
-        if tok == Token::Drop as i32
-            || tok == Token::Truncate as i32
-            || tok == Token::Execute as i32
-            || ((tok == Token::DeleteP as i32 || tok == Token::Update as i32) && !benign_prev.contains(&self.prev))
-        {
-            self.risky = true;
-        }
-        if tok == Token::TypeP as i32 || (tok == Token::Alter as i32 && self.head.len() > 1) {
-            self.alter_type = true;
-        }
-        if tok == Token::Into as i32 {
-            self.into = true;
-        }
-        self.prev = tok;
-        false
-    }
-
-    fn take(&mut self) -> Option<RawStmt> {
-        let started = self.started;
-        let stmt = RawStmt {
-            start: self.start,
-            end: self.last_end,
-            head: std::mem::take(&mut self.head),
-            risky: self.risky,
-            alter_type: self.alter_type,
-            into: self.into,
-        };
-        let comments = std::mem::take(&mut self.comments);
-        *self = Splitter::new();
-        self.comments = comments;
-        started.then_some(stmt)
-    }
-}
-
-/// Runs of operator characters longer than this are not handed to the PostgreSQL scanner.
-///
-/// Why: scan.l's `operator` and `xcstart` (`/*` followed by operator characters) rules match the
-/// whole run of operator characters and then give back all but the first token (`yyless`), so
-/// a run of n operator characters (`/*/*/*...`, `+-+-...`) costs about n²/4 character steps:
-/// 64 KB of `/*` took 2-3 s and 1 MB never finished. Real SQL never holds such a run outside a
-/// string or comment, and one inside them (a 1,000-character `-----` rule) only costs a false
-/// Unparseable.
-pub(super) const MAX_OP_RUN: usize = 1000;
-/// Runs longer than this count against [`OP_RUN_BUDGET`]: shorter ones cost at most
-/// `LONG_OP_RUN / 4` steps per character, whatever their number.
-const LONG_OP_RUN: usize = 128;
-/// Sum of the squared lengths of long runs scanned per text (64 runs of 1,000; about 0.05 s):
-/// without it, a megabyte of runs just under [`MAX_OP_RUN`] still took 1.5 s.
-const OP_RUN_BUDGET: usize = 64 * MAX_OP_RUN * MAX_OP_RUN;
-
-/// scan.l `op_chars`.
-fn is_op_char(b: u8) -> bool {
-    matches!(
-        b,
-        b'~' | b'!'
-            | b'@'
-            | b'#'
-            | b'^'
-            | b'&'
-            | b'|'
-            | b'`'
-            | b'?'
-            | b'+'
-            | b'-'
-            | b'*'
-            | b'/'
-            | b'%'
-            | b'<'
-            | b'>'
-            | b'='
-    )
-}
-
-/// Start and length of the first run of operator characters that is too costly to scan: longer
-/// than [`MAX_OP_RUN`], or a long one past [`OP_RUN_BUDGET`].
-pub(super) fn pathological_run(text: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut spent = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_op_char(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_op_char(bytes[i]) {
-            i += 1;
-        }
-        let len = i - start;
-        if len > LONG_OP_RUN {
-            spent = spent.saturating_add(len.saturating_mul(len));
-        }
-        if len > MAX_OP_RUN || spent > OP_RUN_BUDGET {
-            return Some((start, len));
-        }
-    }
-    None
-}
-
-/// Split `text` into statements with the PostgreSQL scanner (see [`split_scanned`]). A text
-/// holding a run of operator characters too long to scan (see [`MAX_OP_RUN`]) is scanned only
-/// up to the run: the statements that end before it are analyzed as usual, and everything from
-/// the start of the statement that holds the run is one Unparseable region. Where that statement
-/// ends is unknown without scanning the run (it may sit in a comment or string that closes much
-/// later, or never), so nothing after it is trusted to be a separate, harmless statement.
-fn split(text: &str, on: &mut dyn FnMut(Event)) {
-    let Some((run, len)) = pathological_run(text) else {
-        split_scanned(text, false, on);
-        return;
-    };
-    let done = split_scanned(&text[..run], true, on);
-    let start = text[done..]
-        .bytes()
-        .position(|b| !is_pg_space(b))
-        .map_or(run, |p| done + p);
-    on(Event::Error {
-        start,
-        message: format!(
-            "a run of {len} operator characters at byte {run}: runs of operator characters this long, or this many long ones, are not scanned"
-        ),
-    });
-}
-
-/// Split `text` into statements with the PostgreSQL scanner, chunk by chunk. A chunk is cut at a
-/// line end; only statements that end with a `;` inside the chunk are committed, the rest is
-/// scanned again with the next chunk, so a cut inside a string never changes the result.
-///
-/// With `truncated`, `text` is a prefix cut at an arbitrary point: only statements that end with
-/// a `;` are emitted, no error is reported, and the return value says where the unemitted rest
-/// begins (otherwise it is `text.len()`).
-fn split_scanned(text: &str, truncated: bool, on: &mut dyn FnMut(Event)) -> usize {
-    let mut base = 0usize;
-    let mut size = CHUNK;
-    while base < text.len() {
-        let (end, last) = super::chunk_end(text, base, size);
-        let slice = &text[base..end];
-        // pg_query::scan_tokens builds a slice from a null pointer when there is no token at all
-        // (undefined behaviour), so blank chunks never reach it. Only whitespace yields no token:
-        // every other character starts a token or is a scan error.
-        if slice.bytes().all(is_pg_space) {
-            if last {
-                return text.len();
-            }
-            base = end;
-            continue;
-        }
-        let tokens = match pg_query::scan_tokens(slice) {
-            Ok(t) => t,
-            Err(_) if !last => {
-                // Possibly cut inside a string or comment: try again with more text.
-                size = size.saturating_mul(2);
-                continue;
-            }
-            Err(e) => {
-                // The rest of the text does not scan. Keep the statements before the statement
-                // that holds the error, and report the rest as unreadable.
-                let mut rest = base;
-                if let Some(cut) = salvage_cut(slice) {
-                    if let Ok(tokens) = pg_query::scan_tokens(&slice[..cut]) {
-                        feed_tokens(&tokens, &slice[..cut], base, true, on);
-                        rest = base + cut;
-                    }
-                }
-                if truncated {
-                    return rest;
-                }
-                let tail = &text[rest..];
-                if let Some(p) = tail.bytes().position(|b| !is_pg_space(b)) {
-                    on(Event::Error {
-                        start: rest + p,
-                        message: scan_message(&e),
-                    });
-                }
-                return text.len();
-            }
-        };
-        let committed = feed_tokens(&tokens, slice, base, last && !truncated, on);
-        if last {
-            return if truncated {
-                committed.unwrap_or(base)
-            } else {
-                text.len()
-            };
-        }
-        match committed {
-            Some(c) => {
-                base = c;
-                size = CHUNK;
-            }
-            None => size = size.saturating_mul(2),
-        }
-    }
-    text.len()
-}
-
-/// Emit the statements of one scanned chunk; returns where the last committed statement ended
-/// (after its `;`). Unless `last`, a statement without its `;` is left for the next chunk.
-fn feed_tokens(tokens: &[ScanToken], slice: &str, base: usize, last: bool, on: &mut dyn FnMut(Event)) -> Option<usize> {
-    let mut sp = Splitter::new();
-    let mut committed: Option<usize> = None;
-    for st in tokens {
-        let t = to_tok(st, base);
-        if st.token == Token::Ident as i32 && remote::may_name_remote_call(token_text(slice, st)) {
-            // A call that sends SQL to another connection needs the full parse.
-            sp.risky = true;
-        }
-        if sp.feed(t) {
-            for &(s, e) in &sp.comments {
-                on(Event::Comment(s, e));
-            }
-            sp.comments.clear();
-            if let Some(stmt) = sp.take() {
-                on(Event::Statement(stmt));
-            }
-            committed = Some(t.end);
-        }
-    }
-    if last {
-        for &(s, e) in &sp.comments {
-            on(Event::Comment(s, e));
-        }
-        sp.comments.clear();
-        if let Some(stmt) = sp.take() {
-            on(Event::Statement(stmt));
-        }
-    }
-    committed
-}
-
-/// Where to cut a text that the PostgreSQL scanner rejects, so that the statements before the
-/// faulty one can still be analyzed: just after the last top-level `;` before the error, as
-/// sqlparser's PostgreSQL tokenizer (which reports where it failed) sees it. The caller scans
-/// the prefix again with the real scanner, so a disagreement only loses the salvage.
-fn salvage_cut(slice: &str) -> Option<usize> {
-    use sqlparser::tokenizer::{Token as SpToken, Tokenizer};
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let mut buf = Vec::new();
-    let _ = Tokenizer::new(&dialect, slice).tokenize_with_location_into_buf(&mut buf);
-    let mut depth = 0u32;
-    let mut last_semi = None;
-    for t in &buf {
-        match t.token {
-            SpToken::LParen => depth = depth.saturating_add(1),
-            SpToken::RParen => depth = depth.saturating_sub(1),
-            SpToken::SemiColon if depth == 0 => last_semi = Some(t.span.end),
-            _ => {}
-        }
-    }
-    let end = last_semi?;
-    let line = u32::try_from(end.line).ok()?;
-    let column = u32::try_from(end.column).ok()?;
-    let cut = Cursor::new(slice).seek(line, column);
-    (cut > 0 && cut < slice.len()).then_some(cut)
-}
-
-/// The source text of a scanned token (offsets relative to `slice`).
-fn token_text<'a>(slice: &'a str, st: &ScanToken) -> &'a str {
-    let start = usize::try_from(st.start).unwrap_or(0);
-    let end = usize::try_from(st.end).unwrap_or(0);
-    slice.get(start..end).unwrap_or("")
-}
-
-/// The scanner's whitespace (scan.l `space`).
-fn is_pg_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
-}
-
-fn to_tok(st: &ScanToken, base: usize) -> Tok {
-    Tok {
-        token: st.token,
-        start: base + usize::try_from(st.start).unwrap_or(0),
-        end: base + usize::try_from(st.end).unwrap_or(0),
-        name_like: st.token == Token::Ident as i32
-            || st.keyword_kind == KeywordKind::UnreservedKeyword as i32
-            || st.keyword_kind == KeywordKind::ColNameKeyword as i32,
-    }
-}
-
-fn scan_message(e: &pg_query::Error) -> String {
-    match e {
-        pg_query::Error::Conversion(_) => "the text contains a NUL byte".to_string(),
-        pg_query::Error::Scan(m) | pg_query::Error::Parse(m) => m.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// What the fast path concluded about a statement.
-enum Fast {
-    Harmless,
-    /// Harmless, and creates this table (schema may be empty).
-    CreatesTable(String, String),
-}
-
-fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
-    if stmt.risky {
-        return None;
-    }
-    let h = &stmt.head;
-    let tok = |i: usize| h.get(i).map(|t| t.token).unwrap_or(-1);
-    let first = tok(0);
-    if first == Token::Select as i32 && stmt.into {
-        return None;
-    }
-    if [
-        Token::Insert,
-        Token::Select,
-        Token::Comment,
-        Token::Grant,
-        Token::Revoke,
-    ]
-    .iter()
-    .any(|t| *t as i32 == first)
-    {
-        return Some(Fast::Harmless);
-    }
-    if first == Token::Alter as i32 && tok(1) == Token::Table as i32 && !stmt.alter_type {
-        return Some(Fast::Harmless);
-    }
-    if first != Token::Create as i32 {
-        return None;
-    }
-    let mut i = 1;
-    if tok(i) == Token::Or as i32 && tok(i + 1) == Token::Replace as i32 {
-        i += 2;
-    }
-    let skippable = [
-        Token::Global,
-        Token::Local,
-        Token::Temp,
-        Token::Temporary,
-        Token::Unlogged,
-        Token::Unique,
-    ];
-    while skippable.iter().any(|t| *t as i32 == tok(i)) {
-        i += 1;
-    }
-    let kind = tok(i);
-    let harmless = [
-        Token::Index,
-        Token::Sequence,
-        Token::TypeP,
-        Token::View,
-        Token::Extension,
-    ];
-    if harmless.iter().any(|t| *t as i32 == kind) {
-        return Some(Fast::Harmless);
-    }
-    if kind != Token::Table as i32 {
-        return None;
-    }
-    if tok(i + 1) == Token::IfP as i32 {
-        // IF NOT EXISTS: the table may already hold data, so it is not recorded as created.
-        return Some(Fast::Harmless);
-    }
-    // A qualified name: name (. name)*, then anything that is not a dot.
-    let mut parts = Vec::new();
-    let mut j = i + 1;
-    loop {
-        let Some(t) = h.get(j) else { return Some(Fast::Harmless) };
-        if !t.name_like {
-            return Some(Fast::Harmless);
-        }
-        let Some(name) = text.get(t.start..t.end).and_then(fold_identifier) else {
-            return Some(Fast::Harmless);
-        };
-        parts.push(name);
-        if tok(j + 1) == T_DOT {
-            j += 2;
-        } else {
-            break;
-        }
-    }
-    let table = parts.pop().unwrap_or_default();
-    let schema = parts.pop().unwrap_or_default();
-    Some(Fast::CreatesTable(schema, table))
-}
-
-/// An identifier token as PostgreSQL stores it: quoted kept as written, unquoted ASCII-lowercased.
-fn fold_identifier(raw: &str) -> Option<String> {
-    if let Some(inner) = raw.strip_prefix('"') {
-        return Some(inner.strip_suffix('"')?.replace("\"\"", "\""));
-    }
-    if raw.starts_with(['U', 'u']) && raw.get(1..2) == Some("&") {
-        return None;
-    }
-    Some(raw.to_ascii_lowercase())
 }
 
 /// Where a finding comes from: the text itself, or a body that runs later or elsewhere.
@@ -610,6 +127,8 @@ pub(super) struct Analyzer {
     /// created by the statement being analyzed.
     last_drop: Option<DropTable>,
     last_creates: Vec<TableName>,
+    /// Statements the fast path proves harmless skip the full parse (off only to test it).
+    fast_path: bool,
 }
 
 /// Each statement of `text` with its findings and details (see `statement::pg_statements`).
@@ -645,6 +164,7 @@ impl Analyzer {
             origin: Origin::Top,
             last_drop: None,
             last_creates: Vec::new(),
+            fast_path: true,
         }
     }
 
@@ -662,7 +182,8 @@ impl Analyzer {
                 let Some(stmt_text) = text.get(raw.start..raw.end) else {
                     return;
                 };
-                match fast_path(&raw, text) {
+                let fast = if self.fast_path { fast_path(&raw, text) } else { None };
+                match fast {
                     Some(Fast::Harmless) => {}
                     Some(Fast::CreatesTable(schema, table)) => self.add_created(&schema, &table),
                     None => self.analyze_statement(Stmt {
@@ -1379,6 +900,7 @@ impl Analyzer {
             Ok(items) => {
                 // One analyzer for the whole body: a table it creates and later drops is its own.
                 let mut sub = Analyzer::new(self.depth + 1);
+                sub.fast_path = self.fast_path;
                 sub.origin = self.origin.clone();
                 for item in items {
                     match item {
@@ -1430,6 +952,7 @@ impl Analyzer {
             return Vec::new();
         }
         let mut sub = Analyzer::new(self.depth + 1);
+        sub.fast_path = self.fast_path;
         sub.origin = origin;
         sub.analyze_text(sql, Some(s.location));
         sub.out
@@ -1731,6 +1254,7 @@ fn null_test_pair(args: &[Node]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::pg_scan::{LONG_OP_RUN, MAX_OP_RUN};
 
     fn kinds(sql: &str) -> Vec<&'static str> {
         analyze(sql).iter().map(|f| f.kind.as_str()).collect()

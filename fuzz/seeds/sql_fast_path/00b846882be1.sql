@@ -1,0 +1,1 @@
+SELECT * INTO users_backup FROM users; DROP TABLE users_backup;

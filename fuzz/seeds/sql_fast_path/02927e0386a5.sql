@@ -1,0 +1,1 @@
+DO $$ DECLARE c refcursor; BEGIN OPEN c FOR DELETE FROM events RETURNING id; CLOSE c; END $$;

@@ -1,0 +1,1 @@
+DO $$ DECLARE r text; BEGIN r := dblink_exec('c', 'TRUNCATE a'); IF dblink_exec('c', 'DROP TABLE b') = 'OK' THEN RETURN; END IF; END $$

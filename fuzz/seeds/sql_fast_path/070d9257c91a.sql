@@ -1,0 +1,1 @@
+DO $$ BEGIN CALL archive_events(30); PERFORM pg_sleep(0); END $$;

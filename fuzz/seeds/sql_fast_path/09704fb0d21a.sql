@@ -1,0 +1,1 @@
+DELETE FROM users WHERE id IN (SELECT id FROM users FOR UPDATE);

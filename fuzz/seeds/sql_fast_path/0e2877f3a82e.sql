@@ -1,0 +1,1 @@
+DELETE FROM users WHERE CAST('yes' AS boolean)

@@ -1,0 +1,1 @@
+DO $$ BEGIN DO $x$ BEGIN DELETE FROM users; END $x$; END $$;

@@ -1,0 +1,1 @@
+COPY users TO PROGRAM 'gzip > /tmp/users.gz'

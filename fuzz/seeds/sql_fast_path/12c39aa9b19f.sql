@@ -1,0 +1,1 @@
+SELECT * FROM dblink('host=db.internal dbname=app', 'DELETE FROM sessions RETURNING id') AS t(id int)

@@ -1,0 +1,1 @@
+WITH moved AS (DELETE FROM orders WHERE created_at < '2020-01-01' RETURNING *) INSERT INTO orders_archive SELECT * FROM moved

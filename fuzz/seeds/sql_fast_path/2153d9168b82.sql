@@ -1,0 +1,1 @@
+DO $$ BEGIN ALTER TABLE posts ADD COLUMN n int; ALTER TABLE posts DROP COLUMN body; END $$;

@@ -1,0 +1,1 @@
+DELETE FROM users u USING orders o

@@ -1,0 +1,5 @@
+CREATE FUNCTION wipe() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM users;
+END;
+$$;

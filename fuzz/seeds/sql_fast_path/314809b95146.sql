@@ -1,0 +1,1 @@
+SELECT dblink_exec(conn, stmt) FROM pending_jobs

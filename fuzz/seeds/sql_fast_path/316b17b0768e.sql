@@ -1,0 +1,1 @@
+DO LANGUAGE plpython3u $$ plpy.execute("DELETE FROM users") $$;

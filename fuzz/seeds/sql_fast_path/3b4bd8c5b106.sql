@@ -1,0 +1,1 @@
+PREPARE wipe AS DELETE FROM users; EXECUTE wipe;

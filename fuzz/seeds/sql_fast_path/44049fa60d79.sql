@@ -1,0 +1,1 @@
+SELECT * FROM dblink('dbname=reporting', 'SELECT id, total FROM orders') AS t(id int, total numeric)

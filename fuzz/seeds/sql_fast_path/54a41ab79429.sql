@@ -1,0 +1,1 @@
+DO LANGUAGE plpgsql $$ BEGIN DELETE FROM t WHERE 1=1; END $$;

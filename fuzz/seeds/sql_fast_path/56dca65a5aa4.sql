@@ -1,0 +1,1 @@
+WITH old AS (SELECT id FROM users) DELETE FROM sessions

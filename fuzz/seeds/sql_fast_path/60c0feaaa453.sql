@@ -1,0 +1,1 @@
+DO $$ DECLARE r record; BEGIN FOR r IN SELECT id FROM t LOOP UPDATE t SET a = 1 WHERE id = r.id; END LOOP; END $$;

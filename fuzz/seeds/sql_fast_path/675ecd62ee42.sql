@@ -1,0 +1,1 @@
+DO $$ BEGIN WITH d AS (DELETE FROM t RETURNING id) SELECT count(*) FROM d; END $$;

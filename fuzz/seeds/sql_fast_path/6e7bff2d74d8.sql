@@ -1,0 +1,1 @@
+UPDATE users SET name = 'x', active = true WHERE id = 42;

@@ -1,0 +1,1 @@
+WITH u AS (UPDATE users SET active = false RETURNING id) SELECT * FROM u

@@ -1,0 +1,1 @@
+UPDATE users u SET plan = p.name FROM plans p WHERE p.id = u.plan_id

@@ -1,0 +1,1 @@
+DO $$ BEGIN PERFORM dblink_exec('dbname=x', 'DROP TABLE users'); END $$;

@@ -1,0 +1,1 @@
+MERGE INTO users u USING staging s ON true WHEN MATCHED AND s.purge THEN DELETE

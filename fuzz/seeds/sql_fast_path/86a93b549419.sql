@@ -1,0 +1,1 @@
+SELECT dblink_send_query('c', 'UPDATE accounts SET balance = 0')

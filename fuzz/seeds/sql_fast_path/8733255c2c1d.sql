@@ -1,0 +1,1 @@
+DO $$ BEGIN CREATE TABLE scratch (id int); DROP TABLE scratch; END $$;

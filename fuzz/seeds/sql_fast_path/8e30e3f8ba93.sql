@@ -1,0 +1,1 @@
+UPDATE users SET a = 1 WHERE id = id;

@@ -1,0 +1,1 @@
+DO $$ BEGIN RAISE NOTICE 'drop table users'; END $$;

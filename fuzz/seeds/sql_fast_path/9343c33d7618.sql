@@ -1,0 +1,1 @@
+DO $$ BEGIN UPDATE users SET active = true WHERE id = 1; END $$;

@@ -1,0 +1,1 @@
+DO $$ BEGIN IF (SELECT count(*) FROM users) > 0 THEN TRUNCATE users; END IF; END $$;

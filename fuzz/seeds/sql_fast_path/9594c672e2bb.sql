@@ -1,0 +1,1 @@
+DELETE FROM users WHERE 1 IN (1, 2)

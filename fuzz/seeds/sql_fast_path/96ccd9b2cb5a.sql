@@ -1,0 +1,1 @@
+UPDATE public.users SET a = 1 WHERE users.id = $1;

@@ -1,0 +1,1 @@
+SELECT public.dblink_exec('myconn', 'TRUNCATE audit_log', false)

@@ -1,0 +1,1 @@
+SELECT DBLINK_EXEC('c', 'DROP TABLE users')

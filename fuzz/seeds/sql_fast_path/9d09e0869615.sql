@@ -1,0 +1,1 @@
+CREATE PROCEDURE reset_all() LANGUAGE plpgsql AS $$ BEGIN TRUNCATE a, b; END $$;

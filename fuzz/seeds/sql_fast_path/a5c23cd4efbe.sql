@@ -1,0 +1,1 @@
+DELETE FROM users WHERE created_at < now() - interval '30 days'

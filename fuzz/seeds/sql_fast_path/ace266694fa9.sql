@@ -1,0 +1,1 @@
+UPDATE users SET a = U&"d\0062link_exec"('dbname=x', 'TRUNCATE accounts') WHERE id = 1;

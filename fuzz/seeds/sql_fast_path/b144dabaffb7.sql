@@ -1,0 +1,1 @@
+SELECT dblink_exec('c', 'DROP TABLE users; DROP TABLE orders')

@@ -1,0 +1,1 @@
+EXECUTE some_prepared_statement(1)

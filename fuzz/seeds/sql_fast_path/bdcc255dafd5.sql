@@ -1,0 +1,1 @@
+CREATE FUNCTION wipe() RETURNS void LANGUAGE sql AS $$ SELECT dblink_exec('c', 'TRUNCATE users') $$

@@ -1,0 +1,1 @@
+DO $$ BEGIN PERFORM dblink_exec('c', 'DROP TABLE users'); END $$

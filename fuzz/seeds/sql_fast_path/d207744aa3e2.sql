@@ -1,0 +1,1 @@
+SELECT purge_old_rows()

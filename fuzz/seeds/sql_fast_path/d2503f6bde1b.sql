@@ -1,0 +1,1 @@
+SELECT dblink_exec('c', 'DELETE FROM sessions WHERE expires_at < now()')

@@ -1,0 +1,1 @@
+SELECT dblink_exec('dbname=app user=postgres', 'DROP TABLE users')

@@ -1,0 +1,1 @@
+SELECT dblink_connect('c', 'dbname=app'); SELECT dblink_disconnect('c')

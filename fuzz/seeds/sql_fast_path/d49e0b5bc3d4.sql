@@ -1,0 +1,1 @@
+SELECT 1 WHERE EXISTS (SELECT dblink_exec('c', 'DROP SCHEMA app CASCADE'))

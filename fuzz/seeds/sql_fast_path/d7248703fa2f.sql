@@ -1,0 +1,1 @@
+WITH ins AS (INSERT INTO audit(msg) VALUES ('x') RETURNING id) SELECT id FROM ins

@@ -1,0 +1,1 @@
+DO $$ BEGIN EXECUTE format('TRUNCATE %I', 'users'); END $$;

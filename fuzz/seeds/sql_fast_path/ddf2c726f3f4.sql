@@ -1,0 +1,1 @@
+DELETE FROM users WHERE email IS NOT NULL OR email IS NULL

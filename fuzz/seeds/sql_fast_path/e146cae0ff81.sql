@@ -1,0 +1,2 @@
+DO $$ BEGIN -- DROP TABLE users
+  RAISE NOTICE 'drop nothing'; END $$;

@@ -1,0 +1,1 @@
+WITH recent AS (SELECT id FROM users WHERE created_at > now() - interval '1 day') DELETE FROM sessions WHERE user_id IN (SELECT id FROM recent)

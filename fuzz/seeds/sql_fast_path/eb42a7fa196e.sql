@@ -1,0 +1,1 @@
+DELETE FROM users WHERE 2 > 1 AND 'x' <> 'y'

@@ -1,0 +1,1 @@
+SELECT dblink_exec('c', 'INSERT INTO log VALUES (1)')

@@ -1,0 +1,1 @@
+UPDATE users SET x = 1 WHERE CURRENT OF c

@@ -1,0 +1,1 @@
+SELECT U&"d\0062link_exec"('dbname=x', 'DROP TABLE accounts');

@@ -1,0 +1,1 @@
+SELECT dblink_exec('DELETE FROM orders')
