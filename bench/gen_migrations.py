@@ -6,6 +6,11 @@ data, ALTER TABLE ADD COLUMN, CREATE INDEX, bounded UPDATE/DELETE), with about o
 destructive statement in 200 (DROP TABLE, TRUNCATE, DELETE without WHERE, DROP
 COLUMN, ALTER COLUMN TYPE). Deterministic for a given seed.
 
+With MIX=plpgsql in the environment, one statement in seven is a `DO $$ ... $$`
+block (the shapes Drizzle and hand-written data migrations use: enum and foreign-key
+guards, backfill loops, conditional DDL) and one in seven a bounded
+`UPDATE ... WHERE id = N`: the corpus of issue 12's lint comparison with squawk.
+
 usage: gen_migrations.py OUT_DIR [MEGABYTES] [SEED]
 """
 import os
@@ -16,6 +21,7 @@ out = sys.argv[1]
 target = int(float(sys.argv[2] if len(sys.argv) > 2 else 8) * 1024 * 1024)
 rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 42)
 os.makedirs(out, exist_ok=True)
+MIX = os.environ.get("MIX", "")
 
 TYPES = ["bigint", "integer", "text", "varchar(255)", "timestamptz", "boolean", "numeric(12,2)", "jsonb", "uuid"]
 tables = []
@@ -40,7 +46,35 @@ def insert(t):
     return f"INSERT INTO {t} (c0, c1, c2, c3) VALUES\n{rows};\n"
 
 
+def do_block(i):
+    t = rng.choice(tables)
+    shape = rng.randrange(5)
+    if shape == 0:
+        return (f'DO $$ BEGIN\n CREATE TYPE "public"."status_{i}" AS ENUM(\'draft\', \'live\', \'gone\');\n'
+                f'EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;\n')
+    if shape == 1:
+        other = rng.choice(tables)
+        return (f'DO $$ BEGIN\n ALTER TABLE "{t}" ADD CONSTRAINT "{t}_fk_{i}" FOREIGN KEY ("c0") '
+                f'REFERENCES "public"."{other}"("id") ON DELETE cascade ON UPDATE no action;\n'
+                f'EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;\n')
+    if shape == 2:
+        return (f"DO $$\nDECLARE r record;\nBEGIN\n  FOR r IN SELECT id FROM {t} WHERE c1 IS NULL LOOP\n"
+                f"    UPDATE {t} SET c1 = 'backfilled' WHERE id = r.id;\n  END LOOP;\nEND $$;\n")
+    if shape == 3:
+        return (f"DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'idx_do_{i}') THEN\n"
+                f"    CREATE INDEX idx_do_{i} ON {t} (c0);\n  END IF;\nEND\n$$;\n")
+    return (f"DO $body$\nDECLARE n bigint;\nBEGIN\n  SELECT count(*) INTO n FROM {t};\n"
+            f"  RAISE NOTICE 'rows in {t}: %', n;\n  PERFORM pg_sleep(0);\nEND\n$body$ LANGUAGE plpgsql;\n")
+
+
 def statement(i):
+    if MIX == "plpgsql" and tables:
+        r = rng.random()
+        if r < 1 / 7:
+            return do_block(i)
+        if r < 2 / 7:
+            t = rng.choice(tables)
+            return f"UPDATE {t} SET c1 = 'y', c3 = true WHERE id = {rng.randint(1, 100000)};\n"
     r = rng.random()
     if r < 0.005 and tables:
         t = rng.choice(tables)

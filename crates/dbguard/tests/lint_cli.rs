@@ -192,3 +192,40 @@ fn unreachable_database_is_a_one_line_error() {
     assert!(err.contains("cannot connect") && !err.contains("pw123"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn files_linted_in_parallel_report_in_file_order() {
+    // Files are analyzed on every core; the report must not depend on which finished first.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        // Uneven sizes, so that workers finish out of order.
+        let filler = "INSERT INTO t VALUES (1);\n".repeat((i * 37) % 200);
+        write(
+            dir.path(),
+            &format!("migrations/{i:03}_m/migration.sql"),
+            &format!("{filler}DROP TABLE t_{i:03};\nDO $$ BEGIN DELETE FROM u_{i:03}; END $$;\n"),
+        );
+    }
+    let out = dbguard().args(["lint", "--json"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"], 40);
+    let objects: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..40)
+        .flat_map(|i| [format!("t_{i:03}"), format!("u_{i:03}")])
+        .collect();
+    assert_eq!(objects, expected);
+
+    // An unreadable file is a clear error, whichever worker meets it.
+    write(dir.path(), "migrations/999_bad/migration.sql", "");
+    std::fs::write(dir.path().join("migrations/999_bad/migration.sql"), [0xff, 0xfe, 0x00]).unwrap();
+    let out = dbguard().args(["lint", "--json"]).arg(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("999_bad"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
