@@ -107,19 +107,7 @@ impl Lab {
     /// `dbguard ARGS` with the payload on stdin: its stdout.
     fn hook_with(&self, args: &[&str], payload: &Value) -> String {
         let mut c = self.w.command(self.cwd(), args);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(payload.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = e2e_support::with_stdin(&mut c, &payload.to_string());
         assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }

@@ -4,9 +4,10 @@
 //! destructive script and a benign one; the on-disk cache is private, survives processes, and
 //! notices an edited file even when its size and modification time were put back.
 
-use std::io::Write;
+mod e2e_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde::Deserialize;
 
@@ -132,22 +133,10 @@ fn hook(p: &Project, command: &str, url: &str) -> String {
         "tool_name": "Bash",
         "tool_input": { "command": command },
     });
-    let mut child = p
-        .cmd()
-        .args(["hook", "claude"])
-        .env("DATABASE_URL", url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = e2e_support::with_stdin(
+        p.cmd().args(["hook", "claude"]).env("DATABASE_URL", url),
+        &payload.to_string(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

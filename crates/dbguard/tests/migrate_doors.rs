@@ -6,8 +6,7 @@
 
 mod e2e_support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use e2e_support::{describe, World};
 
@@ -53,20 +52,10 @@ fn hook(world: &World, dir: &std::path::Path, command: &str) -> serde_json::Valu
         "session_id": "s", "cwd": dir.display().to_string(), "hook_event_name": "PreToolUse",
         "tool_name": "Bash", "tool_input": { "command": command }
     });
-    let mut child = world
-        .command(dir, &["hook", "claude", "--no-ask"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = e2e_support::with_stdin(
+        &mut world.command(dir, &["hook", "claude", "--no-ask"]),
+        &payload.to_string(),
+    );
     if out.stdout.is_empty() {
         return serde_json::Value::Null;
     }

@@ -153,7 +153,6 @@ fn a_person_at_the_terminal_types_the_name_and_the_owner_password() {
 /// code, which `approve` then writes into the database with the owner's password.
 #[test]
 fn an_approval_from_a_hook_is_renewed_for_the_guard() {
-    use std::io::Write;
     let db = guarded("appr_hook");
     let world = World::new();
     let dir = tempfile::tempdir().unwrap();
@@ -163,19 +162,10 @@ fn an_approval_from_a_hook_is_renewed_for_the_guard() {
         "hook_event_name": "beforeShellExecution", "command": quoted.join(" "),
         "cwd": dir.path(), "workspace_roots": [dir.path()],
     });
-    let mut child = world
-        .command(dir.path(), &["hook", "cursor"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = e2e_support::with_stdin(
+        &mut world.command(dir.path(), &["hook", "cursor"]),
+        &payload.to_string(),
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let at = text
         .find("dbguard approve ")

@@ -6,9 +6,8 @@
 
 mod e2e_support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use e2e_support::{describe, json, World};
 
@@ -54,20 +53,7 @@ fn hook(world: &World, cwd: &Path, cmd: &str) -> (String, String) {
         "tool_input": {"command": cmd, "description": "d"},
         "tool_use_id": "t",
     });
-    let mut child = world
-        .command(cwd, &["hook", "claude"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = e2e_support::with_stdin(&mut world.command(cwd, &["hook", "claude"]), &payload.to_string());
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!text.contains(SECRET), "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));

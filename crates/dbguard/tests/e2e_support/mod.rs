@@ -181,6 +181,21 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Run `cmd` with `input` on its stdin (a hook payload), capturing stdout and stderr.
+pub fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning dbguard");
+    // A child that exits without reading its stdin is not an error here: its output says why.
+    let _ = child.stdin.take().expect("piped stdin").write_all(input.as_bytes());
+    child.wait_with_output().expect("waiting for dbguard")
+}
+
 pub fn describe(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
