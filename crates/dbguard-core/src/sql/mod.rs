@@ -135,11 +135,25 @@ pub fn analyze_sql(text: &str, dialect: Dialect) -> Vec<Finding> {
     }
 }
 
-/// PostgreSQL analysis with the fast path switched off: every statement gets the full parse.
+/// Kind and object of each finding, as compared by [`fast_path_disagreement`].
+pub type FindingKey = (&'static str, Option<String>);
+
+/// Where the PostgreSQL fast path and the full parse of every statement disagree on `text`:
+/// the findings of each (kind and object), or None when they agree. `unparseable` findings are
+/// left out: a statement the server rejects destroys nothing, and the fast path may skip one.
 /// For tests and fuzzing, which check that the fast path never hides a finding.
 #[doc(hidden)]
-pub fn analyze_postgres_without_fast_path(text: &str) -> Vec<Finding> {
-    postgres::analyze_without_fast_path(text)
+pub fn fast_path_disagreement(text: &str) -> Option<(Vec<FindingKey>, Vec<FindingKey>)> {
+    let keys = |found: Vec<Finding>| -> Vec<FindingKey> {
+        found
+            .into_iter()
+            .filter(|f| f.kind != FindingKind::Unparseable)
+            .map(|f| (f.kind.as_str(), f.object))
+            .collect()
+    };
+    let fast = keys(postgres::analyze(text));
+    let full = keys(postgres::analyze_without_fast_path(text));
+    (fast != full).then_some((fast, full))
 }
 
 /// For each finding (as returned by [`analyze_sql`] on the same text), the reason of the inline
