@@ -99,7 +99,7 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
     s=$(now); gen_many "$N" "$R" "$DB"; e=$(now)
     MURL="postgres://postgres@127.0.0.1:$PORT/$DB"
     echo "   generated in $(secs "$s" "$e") s, $(psql -d "$DB" -At -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
-    DUMPS=(); SCHEMAS=(); COPIES=(); PGRS=(); RESTS=(); CRESTS=()
+    DUMPS=(); SCHEMAS=(); COPIES=(); PGRS=(); RESTS=(); CRESTS=(); SREST=()
     for run in $(seq 1 "$MANY_RUNS"); do
         checkpoint
         measure "$BIN/pg_dump" -Fc -f "$OUT/$DB.dump" -d "$MURL"; DUMPS+=("$T")
@@ -114,6 +114,13 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
         "$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/$DB.dump"
         e=$(now); PGRS+=("$(secs "$s" "$e")")
         psql -d postgres -c "DROP DATABASE pgr" >/dev/null
+        # The floor of a copy restore: it replays the same DDL (createdb, then the schema alone).
+        checkpoint
+        s=$(now)
+        psql -d postgres -c "CREATE DATABASE pgs" >/dev/null
+        "$BIN/pg_restore" -d "postgres://postgres@127.0.0.1:$PORT/pgs" "$OUT/$DB.schema"
+        e=$(now); SREST+=("$(secs "$s" "$e")")
+        psql -d postgres -c "DROP DATABASE pgs" >/dev/null
         checkpoint
         measure "$DBGUARD" restore "$COPY_ID" --url "$MURL" --to-database dbr --json; RESTS+=("$T")
         [ "$(psql -d dbr -At -c "SELECT count(*) FROM t$N")" = "$R" ] || { echo "restore lost rows" >&2; exit 1; }
@@ -125,13 +132,14 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
         measure "$DBGUARD" restore "$CLONE_ID" --url "$MURL" --to-database dbc --json; CRESTS+=("$T")
         psql -d postgres -c "DROP DATABASE dbc" >/dev/null
         "$DBGUARD" prune --keep 1 --url "$MURL" --json >/dev/null 2>&1 || true
-        echo "   run $run: pg_dump -Fc ${DUMPS[-1]} s, copy snapshot ${COPIES[-1]} s; pg_restore -j2 ${PGRS[-1]} s, copy restore ${RESTS[-1]} s, clone restore ${CRESTS[-1]} s"
+        echo "   run $run: pg_dump -Fc ${DUMPS[-1]} s, copy snapshot ${COPIES[-1]} s; pg_restore -j2 ${PGRS[-1]} s, copy restore ${RESTS[-1]} s (schema alone ${SREST[-1]} s), clone restore ${CRESTS[-1]} s"
     done
     D=$(median "${DUMPS[@]}"); S=$(median "${SCHEMAS[@]}"); C=$(median "${COPIES[@]}"); P=$(median "${PGRS[@]}")
-    RS=$(median "${RESTS[@]}"); CR=$(median "${CRESTS[@]}")
+    RS=$(median "${RESTS[@]}"); CR=$(median "${CRESTS[@]}"); SR=$(median "${SREST[@]}")
     ROWS_OUT+="| $N tables x $R rows: copy snapshot (${COPIES[*]}) | $C s | pg_dump -Fc (${DUMPS[*]}): $D s | $(ratio "$D" "$C")x faster |
 | $N tables x $R rows: floor, pg_dump -Fc --schema-only (${SCHEMAS[*]}) | | $S s | copy snapshot / floor: $(ratio "$C" "$S")x |
 | $N tables x $R rows: restore of the copy snapshot (${RESTS[*]}) | $RS s | createdb + pg_restore -j2 (${PGRS[*]}): $P s | $(ratio "$P" "$RS")x faster |
+| $N tables x $R rows: floor, createdb + pg_restore of the schema alone (${SREST[*]}) | | $SR s | copy restore / floor: $(ratio "$RS" "$SR")x |
 | $N tables x $R rows: restore of a clone snapshot (${CRESTS[*]}) | $CR s | createdb + pg_restore -j2: $P s | $(ratio "$P" "$CR")x faster |
 "
     psql -d postgres -c "DROP DATABASE $DB" >/dev/null

@@ -16,17 +16,12 @@
 
 use pg_query::protobuf::Token;
 
-use super::pg_scan::{is_pg_space, RawStmt, T_DOT};
+use super::pg_scan::{is_pg_space, RawStmt};
 use super::remote;
 
-/// What the fast path concluded about a statement.
-pub(super) enum Fast {
-    Harmless,
-    /// Harmless, and creates this table (schema may be empty).
-    CreatesTable(String, String),
-}
-
-pub(super) fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
+/// Whether the statement's tokens prove that it cannot destroy data, nor change what later
+/// statements do (by creating a table they may drop): then it needs no parse.
+pub(super) fn fast_path(stmt: &RawStmt, text: &str) -> bool {
     let h = &stmt.head;
     let tok = |i: usize| h.get(i).map(|t| t.token).unwrap_or(-1);
     let first = tok(0);
@@ -35,16 +30,16 @@ pub(super) fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
         && !stmt.remote
         && stmt.where_eq_literal
     {
-        return Some(Fast::Harmless);
+        return true;
     }
     if stmt.risky() {
-        return None;
+        return false;
     }
     if first == Token::Do as i32 {
-        return do_block(stmt, text).then_some(Fast::Harmless);
+        return do_block(stmt, text);
     }
     if first == Token::Select as i32 && stmt.into {
-        return None;
+        return false;
     }
     if [
         Token::Insert,
@@ -56,13 +51,13 @@ pub(super) fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
     .iter()
     .any(|t| *t as i32 == first)
     {
-        return Some(Fast::Harmless);
+        return true;
     }
     if first == Token::Alter as i32 && tok(1) == Token::Table as i32 && !stmt.alter_type {
-        return Some(Fast::Harmless);
+        return true;
     }
     if first != Token::Create as i32 {
-        return None;
+        return false;
     }
     let mut i = 1;
     if tok(i) == Token::Or as i32 && tok(i + 1) == Token::Replace as i32 {
@@ -88,36 +83,19 @@ pub(super) fn fast_path(stmt: &RawStmt, text: &str) -> Option<Fast> {
         Token::Extension,
     ];
     if harmless.iter().any(|t| *t as i32 == kind) {
-        return Some(Fast::Harmless);
+        return true;
     }
     if kind != Token::Table as i32 {
-        return None;
+        return false;
     }
     if tok(i + 1) == Token::IfP as i32 {
         // IF NOT EXISTS: the table may already hold data, so it is not recorded as created.
-        return Some(Fast::Harmless);
+        return true;
     }
-    // A qualified name: name (. name)*, then anything that is not a dot.
-    let mut parts = Vec::new();
-    let mut j = i + 1;
-    loop {
-        let Some(t) = h.get(j) else { return Some(Fast::Harmless) };
-        if !t.name_like {
-            return Some(Fast::Harmless);
-        }
-        let Some(name) = text.get(t.start..t.end).and_then(fold_identifier) else {
-            return Some(Fast::Harmless);
-        };
-        parts.push(name);
-        if tok(j + 1) == T_DOT {
-            j += 2;
-        } else {
-            break;
-        }
-    }
-    let table = parts.pop().unwrap_or_default();
-    let schema = parts.pop().unwrap_or_default();
-    Some(Fast::CreatesTable(schema, table))
+    // A table the text creates makes later losses of it harmless, so the statement must really
+    // create it: only the full parse knows that it parses (`CREATE TABLE t (,); DROP TABLE t`
+    // would drop the existing table).
+    false
 }
 
 /// An identifier token as PostgreSQL stores it: quoted kept as written, unquoted ASCII-lowercased.
@@ -255,7 +233,7 @@ mod tests {
         let mut out = None;
         split(sql, &mut |ev| {
             if let Event::Statement(raw) = ev {
-                out = Some(fast_path(&raw, sql).is_some());
+                out = Some(fast_path(&raw, sql));
             }
         });
         out.expect("one statement")

@@ -17,8 +17,6 @@ pub(super) struct Tok {
     pub token: i32,
     pub start: usize,
     pub end: usize,
-    /// May name a table: an identifier, or an unreserved / column-name keyword.
-    pub name_like: bool,
     /// An identifier or an unreserved keyword: a column reference wherever an expression may
     /// stand (column-name keywords such as BETWEEN are not, there).
     pub column_like: bool,
@@ -467,9 +465,6 @@ pub(super) fn to_tok(st: &ScanToken, base: usize) -> Tok {
         token: st.token,
         start: base + usize::try_from(st.start).unwrap_or(0),
         end: base + usize::try_from(st.end).unwrap_or(0),
-        name_like: st.token == Token::Ident as i32
-            || st.keyword_kind == KeywordKind::UnreservedKeyword as i32
-            || st.keyword_kind == KeywordKind::ColNameKeyword as i32,
         column_like: st.token == Token::Ident as i32 || st.keyword_kind == KeywordKind::UnreservedKeyword as i32,
     }
 }

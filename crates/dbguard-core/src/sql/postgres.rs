@@ -7,8 +7,10 @@
 //! Fast path (`pg_fast`; why: a full protobuf parse of every row of an 8 MB multi-row INSERT
 //! costs seconds, the scanner alone costs milliseconds). A statement skips the full parse only
 //! when its tokens prove it cannot destroy data: it starts with INSERT, SELECT, COMMENT, GRANT or
-//! REVOKE, or is `CREATE [OR REPLACE] [TEMP|UNLOGGED] [UNIQUE] TABLE|INDEX|SEQUENCE|TYPE|VIEW|
-//! EXTENSION`, or `ALTER TABLE` without TYPE/a second ALTER; AND none of its tokens is DROP,
+//! REVOKE, or is `CREATE [OR REPLACE] [TEMP|UNLOGGED] [UNIQUE] INDEX|SEQUENCE|TYPE|VIEW|EXTENSION`
+//! or `CREATE TABLE IF NOT EXISTS` (a plain CREATE TABLE is parsed: the table it creates makes
+//! later losses of it harmless, so it must really parse), or `ALTER TABLE` without TYPE/a second
+//! ALTER; AND none of its tokens is DROP,
 //! TRUNCATE, EXECUTE, a dblink call, or a DELETE/UPDATE keyword other than `ON DELETE`/
 //! `ON UPDATE`/`DO UPDATE`/`FOR UPDATE`. A data-modifying CTE needs a DELETE/UPDATE token (or a
 //! leading WITH), so it always gets the full parse. Also skipped: `UPDATE|DELETE` ending in a
@@ -22,7 +24,7 @@ use pg_query::protobuf::{
 use pg_query::{Node, NodeEnum};
 
 use super::constant::{self, Arith, Cmp, Const};
-use super::pg_fast::{fast_path, Fast};
+use super::pg_fast::fast_path;
 use super::pg_scan::{pathological_run, scan_message, split, Event};
 use super::statement::{DropTable, Statement, TableName};
 use super::{calls, display_statement, plpgsql, qualified, remote, Created, Cursor, Layout};
@@ -182,14 +184,11 @@ impl Analyzer {
                 let Some(stmt_text) = text.get(raw.start..raw.end) else {
                     return;
                 };
-                let fast = if self.fast_path { fast_path(&raw, text) } else { None };
-                match fast {
-                    Some(Fast::Harmless) => {}
-                    Some(Fast::CreatesTable(schema, table)) => self.add_created(&schema, &table),
-                    None => self.analyze_statement(Stmt {
+                if !(self.fast_path && fast_path(&raw, text)) {
+                    self.analyze_statement(Stmt {
                         text: stmt_text,
                         location,
-                    }),
+                    });
                 }
             }
             Event::Error { start, message } => {
