@@ -114,11 +114,12 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
         "$BIN/pg_restore" -j2 -d "postgres://postgres@127.0.0.1:$PORT/pgr" "$OUT/$DB.dump"
         e=$(now); PGRS+=("$(secs "$s" "$e")")
         psql -d postgres -c "DROP DATABASE pgr" >/dev/null
-        # The floor of a copy restore: it replays the same DDL (createdb, then the schema alone).
+        # The floor of a copy restore: it replays the same DDL (createdb, then the schema alone in
+        # one transaction, as the restore batches it).
         checkpoint
         s=$(now)
         psql -d postgres -c "CREATE DATABASE pgs" >/dev/null
-        "$BIN/pg_restore" -d "postgres://postgres@127.0.0.1:$PORT/pgs" "$OUT/$DB.schema"
+        "$BIN/pg_restore" --single-transaction -d "postgres://postgres@127.0.0.1:$PORT/pgs" "$OUT/$DB.schema"
         e=$(now); SREST+=("$(secs "$s" "$e")")
         psql -d postgres -c "DROP DATABASE pgs" >/dev/null
         checkpoint
@@ -139,7 +140,7 @@ for shape in ${MANY_SHAPES:-300x1000 5000x1}; do
     ROWS_OUT+="| $N tables x $R rows: copy snapshot (${COPIES[*]}) | $C s | pg_dump -Fc (${DUMPS[*]}): $D s | $(ratio "$D" "$C")x faster |
 | $N tables x $R rows: floor, pg_dump -Fc --schema-only (${SCHEMAS[*]}) | | $S s | copy snapshot / floor: $(ratio "$C" "$S")x |
 | $N tables x $R rows: restore of the copy snapshot (${RESTS[*]}) | $RS s | createdb + pg_restore -j2 (${PGRS[*]}): $P s | $(ratio "$P" "$RS")x faster |
-| $N tables x $R rows: floor, createdb + pg_restore of the schema alone (${SREST[*]}) | | $SR s | copy restore / floor: $(ratio "$RS" "$SR")x |
+| $N tables x $R rows: floor, createdb + pg_restore --single-transaction of the schema alone (${SREST[*]}) | | $SR s | copy restore / floor: $(ratio "$RS" "$SR")x |
 | $N tables x $R rows: restore of a clone snapshot (${CRESTS[*]}) | $CR s | createdb + pg_restore -j2: $P s | $(ratio "$P" "$CR")x faster |
 "
     psql -d postgres -c "DROP DATABASE $DB" >/dev/null
