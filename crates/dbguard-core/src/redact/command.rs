@@ -10,7 +10,7 @@
 //!
 //! Positions (the table below is the one list):
 //! - every command: `--<name> SECRET` and `--<name>=SECRET` when the option's name says password,
-//!   passwd, pass, pwd, token, secret or api key (not `--no-password`, `--password-file`,
+//!   passwd, pass, pwd, token, secret, api key or a credential key (`--admin-key`, `--access-key`...; not `--no-password`, `--password-file`,
 //!   `--password-stdin`, `--ask-pass`...), `NAME=SECRET` words whose name is a secret key
 //!   (`PGPASSWORD`, `MYSQL_PWD`, `REDISCLI_AUTH`, `*_PASSWORD`...), URL userinfo and
 //!   libpq `password=` inside any word;
@@ -438,6 +438,24 @@ fn tool_of(word: &str) -> Option<&'static Tool> {
     TOOLS.iter().find(|t| t.names.contains(&base))
 }
 
+/// Key options whose value is a credential (`convex --admin-key`, `--access-key`...), as
+/// opposed to `--primary-key` or `--sort-key`, which name columns.
+const SECRET_KEYS: &[&str] = &[
+    "admin-key",
+    "access-key",
+    "secret-key",
+    "master-key",
+    "service-key",
+    "service-role-key",
+    "deploy-key",
+    "auth-key",
+    "private-key",
+    "encryption-key",
+    "signing-key",
+    "account-key",
+    "license-key",
+];
+
 /// A long option name (without dashes) whose value is a secret, for any command.
 fn secret_long_option(name: &str) -> bool {
     if name.is_empty()
@@ -457,7 +475,8 @@ fn secret_long_option(name: &str) -> bool {
         || n.ends_with("token")
         || n.ends_with("secret")
         || n.contains("api-key")
-        || n.contains("apikey");
+        || n.contains("apikey")
+        || SECRET_KEYS.iter().any(|k| n == *k || n.ends_with(&format!("-{k}")));
     let not_a_value = n.starts_with("no-")
         || n.starts_with("skip-")
         || n.starts_with("ask")
@@ -797,6 +816,14 @@ mod tests {
             (
                 "neonctl branches delete b --api-key S3CRET",
                 "neonctl branches delete b --api-key ***",
+            ),
+            (
+                "npx convex import --replace x.zip --admin-key 'prod:shop|S3CRET'",
+                "npx convex import --replace x.zip --admin-key '***'",
+            ),
+            (
+                "az storage blob list --account-key S3CRET --primary-key id",
+                "az storage blob list --account-key *** --primary-key id",
             ),
             (
                 "psql --password -d app -c 'DROP TABLE t'",

@@ -205,6 +205,14 @@ pub const POSITIONS: &[Position] = &[
         name: "--api-key SECRET",
         build: |s| format!("neonctl --api-key {} projects list; dropdb app", q(s)),
     },
+    Position {
+        name: "--admin-key SECRET",
+        build: |s| format!("npx convex import --replace backup.zip --admin-key {}", q(s)),
+    },
+    Position {
+        name: "--access-key=SECRET",
+        build: |s| format!("firebase firestore:delete users -r --access-key={}", q(s)),
+    },
 ];
 
 /// Ways the same command reaches a shell: as is, behind wrappers, inside another shell's string.

@@ -20,14 +20,17 @@ pub mod atlas;
 pub mod aws;
 pub mod azure;
 pub mod cloud;
+pub mod convex;
 pub mod data_tree;
 pub mod diesel;
 pub mod django;
 pub mod docker;
+pub mod doctl;
 pub mod dotnet_ef;
 pub mod drizzle;
 pub mod ecto;
 pub mod files;
+pub mod firebase;
 pub mod fly;
 pub mod flyway;
 pub mod gcloud;
@@ -267,6 +270,9 @@ pub static REGISTRY: &[&Recognizer] = &[
     &railway::RECOGNIZER,
     &http_api::RECOGNIZER,
     &neon::RECOGNIZER,
+    &firebase::RECOGNIZER,
+    &convex::RECOGNIZER,
+    &doctl::RECOGNIZER,
     &turso::RECOGNIZER,
     &wrangler::RECOGNIZER,
     &pscale::RECOGNIZER,
