@@ -1147,6 +1147,20 @@ fn eval(e: &Expr, depth: u32) -> Option<Const> {
             let (v, lo, hi) = (eval(expr, n)?, eval(low, n)?, eval(high, n)?);
             constant::between(&v, &lo, &hi, *negated, false)
         }
+        // `col LIKE '%'`: every row with a value, as `col = col` is.
+        Expr::Like {
+            negated: false,
+            pattern,
+            ..
+        }
+        | Expr::ILike {
+            negated: false,
+            pattern,
+            ..
+        } => match eval(pattern, n)? {
+            Const::Str(p) if !p.is_empty() && p.bytes().all(|b| b == b'%') => Some(Const::Bool(true)),
+            _ => None,
+        },
         Expr::IsNull(x) => eval(x, n).map(|v| Const::Bool(matches!(v, Const::Null))),
         Expr::IsNotNull(x) => eval(x, n).map(|v| Const::Bool(!matches!(v, Const::Null))),
         Expr::IsTrue(x) => eval(x, n).map(|v| Const::Bool(v.truthy() == Some(true) && v != Const::Null)),

@@ -53,7 +53,7 @@
 //! item is joined only by inner joins whose ON is not always true, or USING/NATURAL; CTE-prefixed
 //! `WITH ... DELETE/UPDATE` counts like the plain form; constant folding knows comparisons,
 //! arithmetic, AND/OR/NOT, IN, IS [NOT] NULL/TRUE/DISTINCT FROM, casts and [NOT] BETWEEN
-//! [SYMMETRIC]), MERGE whose join condition is always true with a WHEN MATCHED DELETE/UPDATE that
+//! [SYMMETRIC]; `x = x` and `x LIKE '%'` count as true: they hold for every row with a value), MERGE whose join condition is always true with a WHEN MATCHED DELETE/UPDATE that
 //! has no bounding AND condition (delete_all/update_all of the target), MERGE ... WHEN NOT MATCHED
 //! BY SOURCE THEN DELETE (delete_all: every target row missing from the source), `COPY ... FROM/TO
 //! PROGRAM` (`Unknown`: it runs a shell command on the server; plain COPY FROM a file or STDIN

@@ -1147,6 +1147,17 @@ fn eval(node: &Node, depth: u32) -> Option<Const> {
                         _ => None,
                     }
                 }
+                // `col LIKE '%'`: every row with a value, as `col = col` is.
+                AExprKind::AexprLike | AExprKind::AexprIlike => {
+                    let op = e.name.last().and_then(string_of)?;
+                    let positive = op == "~~" || op == "~~*";
+                    match eval(e.rexpr.as_deref()?, d)? {
+                        Const::Str(p) if positive && !p.is_empty() && p.bytes().all(|b| b == b'%') => {
+                            Some(Const::Bool(true))
+                        }
+                        _ => None,
+                    }
+                }
                 AExprKind::AexprNotDistinct | AExprKind::AexprDistinct => {
                     let (lv, rv) = (eval(e.lexpr.as_deref()?, d)?, eval(e.rexpr.as_deref()?, d)?);
                     let eq = constant::compare(Cmp::NullSafeEq, &lv, &rv);
