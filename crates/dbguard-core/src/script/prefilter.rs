@@ -35,6 +35,7 @@ const STRONG: &[&str] = &[
     "update_many",
     "delete_all",
     "destroy_all",
+    "update_all",
     "drop_all",
     "dropall",
     "droptable",

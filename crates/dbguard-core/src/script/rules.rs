@@ -171,6 +171,23 @@ fn is_filter(name: &str) -> bool {
         || l == "search"
 }
 
+/// Whether a filter call chooses rows: `filter()`, `where(nil)`, `where({})` and
+/// `exclude()` choose every row. `first()`, `last()`, `take()`, `one()` and `get()` need no
+/// argument to choose one.
+fn bounds(s: &Seg) -> bool {
+    let l = s.name.to_ascii_lowercase();
+    if matches!(l.as_str(), "first" | "last" | "take" | "one" | "get") {
+        return true;
+    }
+    let empty = |v: &Val| match v {
+        Val::Null => true,
+        Val::Obj(o) => o.is_empty(),
+        Val::Str(t) => t.trim().is_empty(),
+        _ => false,
+    };
+    !s.kwargs.is_empty() || s.args.as_deref().is_some_and(|a| a.iter().any(|v| !empty(v)))
+}
+
 const DB_FILE_SUFFIXES: &[&str] = &[".db", ".sqlite", ".sqlite3", ".db3"];
 
 fn looks_like_db_file(s: &str) -> bool {
@@ -605,7 +622,7 @@ impl Rules<'_> {
 
     fn bulk(&mut self, c: &Chain, i: usize, seg: &Seg) {
         let name = seg.name.as_str();
-        let filtered = c.segs.iter().any(|s| s.is_call() && is_filter(&s.name));
+        let filtered = c.segs.iter().any(|s| s.is_call() && is_filter(&s.name) && bounds(s));
         let model = model_name(c, i);
         let args = seg.args.as_deref().unwrap_or(&[]);
         let empty_or_all = |v: Option<&Val>| match v {
@@ -693,6 +710,8 @@ impl Rules<'_> {
             "delete_all" | "destroy_all" | "destroyAll" if !filtered => {
                 Some((DeleteAll, model.clone(), what("deletes every row")))
             }
+            // Rails `Model.update_all(...)`: every row, unless a where chooses them.
+            "update_all" if !filtered && i > 0 => Some((UpdateAll, model.clone(), what("updates every row"))),
             "bulkDelete" | "bulk_delete" if args.len() >= 2 && empty_or_all(args.get(1)) || args.len() == 1 => {
                 let t = args.first().and_then(val_name);
                 Some((DeleteAll, t, what("deletes every row (no where)")))

@@ -1,0 +1,3 @@
+# where(nil) and where({}) choose every row
+User.where(nil).delete_all
+Order.where({}).update_all(status: "void")
