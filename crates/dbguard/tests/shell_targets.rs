@@ -119,8 +119,18 @@ fn a_variable_set_nowhere_is_an_unknown_target_decided_by_the_strictest_environm
     assert!(warned, "{j:#}");
     let (decision, reason) = hook(&world, &p, cmd);
     assert_eq!(decision, "deny", "{reason}");
-    // Without a production database in dbguard.toml: unknown, never development.
+    // Without a production database in dbguard.toml, the project's .env.production still
+    // names one: production.
     world.set_config("");
+    let (_, j) = check(&world, &p, cmd);
+    assert_eq!(j["environment"], "production", "{j:#}");
+    let rule = j["target"]["environment_rule"].as_str().unwrap();
+    assert!(rule.contains(".env.production") && !rule.contains(SECRET), "{rule}");
+    let (decision, _) = hook(&world, &p, cmd);
+    assert_eq!(decision, "deny");
+    // With only a local database in the env files: unknown, never development.
+    std::fs::remove_file(p.join(".env.production")).unwrap();
+    std::fs::write(p.join(".env"), "DATABASE_URL=postgres://app@localhost:5432/shop\n").unwrap();
     let (_, j) = check(&world, &p, cmd);
     assert_eq!(j["environment"], "unknown", "{j:#}");
     let (decision, _) = hook(&world, &p, cmd);

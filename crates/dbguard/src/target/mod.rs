@@ -391,7 +391,7 @@ impl Resolver<'_> {
             });
         let why = self.hint.unknown.clone().or(remote).or_else(|| self.unknown_var.take());
         if let Some(why) = why {
-            let mut u = unknown::target(config, &self.hint, &self.req.env, t.tool.clone(), &why);
+            let mut u = unknown::target(config, &self.hint, &self.req.env, t.tool.clone(), &why, &self.cwd);
             self.warnings.append(&mut u.warnings);
             return u;
         }
