@@ -43,9 +43,9 @@ const CACHE_ENTRIES: usize = 1024;
 const CACHE_MAX_TEXT: usize = 8 * 1024;
 
 /// SQLSTATE of a statement that needs a person's approval.
-pub const SQLSTATE_NEEDS_APPROVAL: &str = "DG001";
+pub const SQLSTATE_NEEDS_APPROVAL: &str = "DGP01";
 /// SQLSTATE of a statement the policy blocks on this database.
-pub const SQLSTATE_BLOCKED: &str = "DG002";
+pub const SQLSTATE_BLOCKED: &str = "DGP02";
 
 /// Which message the text came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,7 +495,7 @@ mod tests {
 
     #[test]
     fn poison_is_one_do_statement() {
-        let e = ProxyError::fatal("DG001", "it's refused");
+        let e = ProxyError::fatal("DGP01", "it's refused");
         let p = poison(&e);
         let st = pg_statements(&p);
         assert_eq!(st.len(), 1);

@@ -46,7 +46,7 @@ fn node_pg_extended_protocol_named_statements_refusals_and_soft_drop() {
     let v = node(&e2e, "pg_client.mjs", &proxy.app_url(&db), &["extended"]);
     assert!(v.get("fatal").is_none(), "{v}");
     assert_eq!(v["count_before"], 103, "{v}");
-    assert_eq!(v["truncate"]["error"]["code"], "DG001", "{v}");
+    assert_eq!(v["truncate"]["error"]["code"], "DGP01", "{v}");
     assert!(
         v["truncate"]["error"]["hint"]
             .as_str()
@@ -54,11 +54,11 @@ fn node_pg_extended_protocol_named_statements_refusals_and_soft_drop() {
             .contains("dbguard approve"),
         "{v}"
     );
-    assert_eq!(v["delete_all"]["error"]["code"], "DG001", "{v}");
-    assert_eq!(v["delete_plain"]["error"]["code"], "DG001", "{v}");
-    assert_eq!(v["drop_schema"]["error"]["code"], "DG001", "{v}");
+    assert_eq!(v["delete_all"]["error"]["code"], "DGP01", "{v}");
+    assert_eq!(v["delete_plain"]["error"]["code"], "DGP01", "{v}");
+    assert_eq!(v["drop_schema"]["error"]["code"], "DGP01", "{v}");
     assert_eq!(v["count_after_refusals"], 103, "{v}");
-    assert_eq!(v["tx_truncate"]["error"]["code"], "DG001", "{v}");
+    assert_eq!(v["tx_truncate"]["error"]["code"], "DGP01", "{v}");
     assert_eq!(
         v["tx_next"]["error"]["code"], "25P02",
         "the refusal aborts the transaction: {v}"
@@ -137,11 +137,11 @@ fn prisma_client_drops_product_the_app_keeps_working_and_undrop_brings_back_iden
     // Refused through Prisma too, the session and rows intact.
     let v = script("truncate");
     assert!(
-        v["truncate_error"]["message"].as_str().unwrap_or("").contains("DG001"),
+        v["truncate_error"]["message"].as_str().unwrap_or("").contains("DGP01"),
         "{v}"
     );
     for key in ["delete_error", "drop_schema_error"] {
-        assert!(v[key]["message"].as_str().unwrap_or("").contains("DG001"), "{key}: {v}");
+        assert!(v[key]["message"].as_str().unwrap_or("").contains("DGP01"), "{key}: {v}");
     }
     assert_eq!(v["customers"], 3, "{v}");
 
@@ -179,7 +179,7 @@ fn tokio_postgres_pipelines_through_a_refusal_and_cancels_a_sleep() {
         );
         assert_eq!(a.expect("first")[0].get::<_, i32>(0), 42);
         let e = b.expect_err("TRUNCATE is refused");
-        assert_eq!(e.code().map(|c| c.code()), Some("DG001"), "{e:?}");
+        assert_eq!(e.code().map(|c| c.code()), Some("DGP01"), "{e:?}");
         assert_eq!(c.expect("third")[0].get::<_, i64>(0), 100);
 
         // A cancel request reaches the right backend: pg_sleep(10) ends with 57014 at once.
@@ -230,7 +230,7 @@ fn a_refused_parse_in_a_pipeline_keeps_the_servers_protocol_state() {
     // ParseComplete, BindComplete, CommandComplete, dbguard's error, then nothing until
     // ReadyForQuery: what the server does after any failed Parse. The INSERT is rolled back.
     assert_eq!(shape(&reply), ("12CEZ".to_string(), Some('I')));
-    assert_eq!(field(&reply[3].1, b'C').as_deref(), Some("DG001"));
+    assert_eq!(field(&reply[3].1, b'C').as_deref(), Some("DGP01"));
     assert!(field(&reply[3].1, b'M')
         .unwrap_or_default()
         .contains("Removes every row of items"));

@@ -1,5 +1,5 @@
 //! Statements that destroy data, through the real `dbguard proxy` with psql: refused with a
-//! documented SQLSTATE (DG001 needs approval, DG002 blocked) and a message that says what
+//! documented SQLSTATE (DGP01 needs approval, DGP02 blocked) and a message that says what
 //! would be destroyed, where, why and the next step; the session stays usable and the rows
 //! intact; after `dbguard approve CODE` (typed by a person in a pseudo-terminal) the same
 //! statement passes once; production follows the policy; every decision is in the audit log.
@@ -60,7 +60,7 @@ fn truncate_delete_and_drop_schema_are_refused_then_pass_once_after_approval() {
         let out = proxy.psql_as(APP, APP_PW, &db, &["-v", "VERBOSITY=verbose", "-c", sql]);
         assert!(!out.status.success(), "{sql} ran:\n{}", describe(&out));
         let err = stderr(&out);
-        assert!(err.contains("DG001") && err.contains(kind), "{sql}:\n{err}");
+        assert!(err.contains("DGP01") && err.contains(kind), "{sql}:\n{err}");
         assert!(
             err.contains("development environment") && err.contains(&db),
             "{sql}:\n{err}"
@@ -79,7 +79,7 @@ fn truncate_delete_and_drop_schema_are_refused_then_pass_once_after_approval() {
         "INSERT INTO items (name) VALUES ('a'); TRUNCATE items; INSERT INTO items (name) VALUES ('b')",
     );
     assert!(
-        stderr(&out).contains("DG001") || stderr(&out).contains("dbguard stopped"),
+        stderr(&out).contains("DGP01") || stderr(&out).contains("dbguard stopped"),
         "{}",
         describe(&out)
     );
@@ -173,7 +173,7 @@ fn production_blocks_and_protected_databases_refuse_even_soft_drops() {
     let proxy = Proxy::start(&world, &upstream(&db));
     let out = proxy.psql_as(APP, APP_PW, &db, &["-v", "VERBOSITY=verbose", "-c", "TRUNCATE items"]);
     let err = stderr(&out);
-    assert!(err.contains("DG002") && err.contains("production"), "{err}");
+    assert!(err.contains("DGP02") && err.contains("production"), "{err}");
     assert!(!err.contains("dbguard approve"), "no approval lifts a block:\n{err}");
     assert_eq!(direct(&db, "SELECT count(*) FROM items"), "100");
     // DROP TABLE loses nothing: soft-dropped in production too (the incident was there).
@@ -187,7 +187,7 @@ fn production_blocks_and_protected_databases_refuse_even_soft_drops() {
     ));
     let proxy = Proxy::start(&world, &upstream(&db));
     let out = proxy.psql_as(APP, APP_PW, &db, &["-v", "VERBOSITY=verbose", "-c", "DROP TABLE kept"]);
-    assert!(stderr(&out).contains("DG002"), "{}", describe(&out));
+    assert!(stderr(&out).contains("DGP02"), "{}", describe(&out));
     assert_eq!(direct(&db, "SELECT to_regclass('kept') IS NOT NULL"), "t");
     drop(proxy);
 
@@ -196,7 +196,7 @@ fn production_blocks_and_protected_databases_refuse_even_soft_drops() {
     let proxy = Proxy::start(&world, &upstream(&db));
     let out = proxy.psql_as(APP, APP_PW, &db, &["-v", "VERBOSITY=verbose", "-c", "DROP TABLE kept"]);
     let err = stderr(&out);
-    assert!(err.contains("DG002") && err.contains("protected"), "{err}");
+    assert!(err.contains("DGP02") && err.contains("protected"), "{err}");
     assert_eq!(direct(&db, "SELECT to_regclass('kept') IS NOT NULL"), "t");
     // Harmless statements pass as ever.
     assert_eq!(stdout(&proxy.psql(&db, "SELECT count(*) FROM items")), "100");
@@ -211,6 +211,6 @@ fn an_unwritable_audit_log_refuses_instead_of_letting_through() {
     let proxy = Proxy::start(&world, &upstream(&db));
     let out = proxy.psql_as(APP, APP_PW, &db, &["-v", "VERBOSITY=verbose", "-c", "DROP TABLE items"]);
     let err = stderr(&out);
-    assert!(err.contains("DG002") && err.contains("audit log"), "{err}");
+    assert!(err.contains("DGP02") && err.contains("audit log"), "{err}");
     assert_eq!(direct(&db, "SELECT count(*) FROM items"), "100");
 }

@@ -155,7 +155,7 @@ mod tests {
     use super::*;
 
     fn refusal() -> Arc<ProxyError> {
-        Arc::new(ProxyError::fatal("DG001", "no"))
+        Arc::new(ProxyError::fatal("DGP01", "no"))
     }
 
     #[test]
@@ -259,7 +259,7 @@ mod model {
         #[test]
         fn replies_are_matched_to_their_messages(mut batch in prop::collection::vec(msg(), 0..40)) {
             batch.push(Msg::Sync);
-            let refusal = Arc::new(ProxyError::fatal("DG001", "no"));
+            let refusal = Arc::new(ProxyError::fatal("DGP01", "no"));
             let mut p = Pending::default();
             for m in &batch {
                 p.push(match *m {

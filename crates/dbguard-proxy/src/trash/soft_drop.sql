@@ -10,7 +10,7 @@
 --   * otherwise: what CASCADE would drop (foreign keys of other tables, views and materialized
 --     views, recursively) is recorded with its definition and dropped (without CASCADE any of
 --     them makes the statement fail as the server would, 2BP01); other dependents (functions,
---     inheritance children, columns of its row type...) make it fail (DG004), since undrop
+--     inheritance children, columns of its row type...) make it fail (DGP03), since undrop
 --     could not put them back; its indexes and owned sequences are renamed, the table (and
 --     the partitions of a partitioned table) renamed and moved into dbguard_trash, and a row
 --     goes into dbguard_trash.dropped.
@@ -93,7 +93,7 @@ BEGIN
       RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = pg_catalog.format('"%s" is not a table', v_shown[i]), HINT = coalesce(v_hint, '');
     END IF;
     IF v_ns = v_trash THEN
-      RAISE EXCEPTION USING ERRCODE = 'DG004',
+      RAISE EXCEPTION USING ERRCODE = 'DGP03',
         MESSAGE = pg_catalog.format('dbguard: table "%s" is already in the trash', v_shown[i]),
         HINT = 'Tables leave the trash with `dbguard undrop` or `dbguard trash purge`, not through the application.';
     END IF;
@@ -213,7 +213,7 @@ BEGIN
         HINT = 'Use DROP ... CASCADE to drop the dependent objects too.';
     END IF;
     IF pg_catalog.array_length(v_others, 1) IS NOT NULL THEN
-      RAISE EXCEPTION USING ERRCODE = 'DG004',
+      RAISE EXCEPTION USING ERRCODE = 'DGP03',
         MESSAGE = pg_catalog.format('dbguard cannot move table %s to its trash: CASCADE would also drop objects that dbguard undrop could not put back', v_soft_shown[1]),
         DETAIL = pg_catalog.array_to_string(v_others, E'\n'),
         HINT = 'Drop or change those objects first (they depend on the table), then run the DROP TABLE again: it is then moved to the trash as usual.';
@@ -228,7 +228,7 @@ BEGIN
       EXCEPTION
         WHEN duplicate_schema OR unique_violation THEN NULL;
         WHEN insufficient_privilege THEN
-          RAISE EXCEPTION USING ERRCODE = 'DG004',
+          RAISE EXCEPTION USING ERRCODE = 'DGP03',
             MESSAGE = pg_catalog.format('dbguard cannot move table %s to its trash: the schema dbguard_trash does not exist and role %s may not create it', v_soft_shown[1], current_user),
             HINT = pg_catalog.format('The database owner creates it once: CREATE SCHEMA dbguard_trash; GRANT USAGE, CREATE ON SCHEMA dbguard_trash TO %s;', current_user);
       END;

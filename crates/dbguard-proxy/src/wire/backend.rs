@@ -198,7 +198,7 @@ mod tests {
     fn error_round_trip_through_postgres_protocol() {
         let e = ProxyError {
             severity: "ERROR",
-            code: "DG001".into(),
+            code: "DGP01".into(),
             message: "refused".into(),
             detail: Some("d".into()),
             hint: Some("h".into()),
