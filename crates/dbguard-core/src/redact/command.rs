@@ -476,7 +476,9 @@ fn secret_long_option(name: &str) -> bool {
         || n.ends_with("secret")
         || n.contains("api-key")
         || n.contains("apikey")
-        || SECRET_KEYS.iter().any(|k| n == *k || n.ends_with(&format!("-{k}")));
+        || SECRET_KEYS
+            .iter()
+            .any(|k| n.strip_suffix(k).is_some_and(|p| p.is_empty() || p.ends_with('-')));
     let not_a_value = n.starts_with("no-")
         || n.starts_with("skip-")
         || n.starts_with("ask")

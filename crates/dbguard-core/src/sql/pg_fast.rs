@@ -16,7 +16,7 @@
 
 use pg_query::protobuf::Token;
 
-use super::pg_scan::{is_pg_space, RawStmt};
+use super::pg_scan::{is_pg_space, token_text, RawStmt};
 use super::remote;
 
 /// Whether the statement's tokens prove that it cannot destroy data, nor change what later
@@ -191,12 +191,8 @@ pub(super) fn body_is_harmless(body: &str) -> bool {
         if BODY_STOP.iter().any(|t| *t as i32 == tok) || tok == Token::Uident as i32 {
             return false;
         }
-        if tok == Token::Ident as i32 {
-            let start = usize::try_from(st.start).unwrap_or(0);
-            let end = usize::try_from(st.end).unwrap_or(0);
-            if remote::may_name_remote_call(body.get(start..end).unwrap_or("")) {
-                return false;
-            }
+        if tok == Token::Ident as i32 && remote::may_name_remote_call(token_text(body, st)) {
+            return false;
         }
         let upsert = |u: Option<usize>| is(u, Token::Update) && is(u.map(|u| u + 1), Token::Set);
         if tok == Token::Do as i32 && !(is(next, Token::Nothing) || upsert(next)) {

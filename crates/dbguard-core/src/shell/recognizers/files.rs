@@ -249,7 +249,7 @@ fn delete(inv: &Invocation, out: &mut Outcome, path: &str, detail: String) {
 }
 
 /// A path read from the lookup as written, or without a leading `./`.
-fn exists(path: &str, lookup: &dyn Lookup) -> bool {
+pub fn exists(path: &str, lookup: &dyn Lookup) -> bool {
     lookup.file_head(path).is_some() || path.strip_prefix("./").is_some_and(|p| lookup.file_head(p).is_some())
 }
 

@@ -17,7 +17,7 @@ use crate::lookup::GitState;
 use crate::shell::words::{basename, Spec};
 
 use super::data_tree::{DbFound, DbKind, TreeScan};
-use super::files::{report_tree, sqlite_file};
+use super::files::{exists, report_tree, sqlite_file};
 use super::{data_tree, Invocation, Outcome, Recognizer};
 
 pub const RECOGNIZER: Recognizer = Recognizer {
@@ -105,7 +105,7 @@ fn overwrite(inv: &Invocation, sub: &str, start: usize, chdir: Option<&str>) -> 
         }
         let mut scan = match data_tree::scan(&root, inv.lookup) {
             Some(scan) => scan,
-            None if sqlite_file(&root, inv.lookup).is_some() && exists_as_file(&root, inv) => TreeScan {
+            None if sqlite_file(&root, inv.lookup).is_some() && exists(&root, inv.lookup) => TreeScan {
                 found: vec![DbFound {
                     path: root.clone(),
                     kind: DbKind::Sqlite,
@@ -131,11 +131,6 @@ fn overwrite(inv: &Invocation, sub: &str, start: usize, chdir: Option<&str>) -> 
         );
     }
     out
-}
-
-/// A file that can be read (its header, for SQLite).
-fn exists_as_file(path: &str, inv: &Invocation) -> bool {
-    inv.lookup.file_head(path).is_some()
 }
 
 /// `git clean -f`: untracked (and with -x/-X, ignored) files are deleted.
