@@ -147,13 +147,17 @@ fn strictest_env_file(config: &Config, cwd: &Path) -> Option<Decided> {
             if !DB_SCHEMES.contains(&url.scheme()) {
                 continue;
             }
+            // The same parts a resolved target has (libpq's own reading for PostgreSQL).
+            let parts = super::parse_parts(value, cwd, None);
             let shown = dbguard_core::redact::redact_url(value);
-            let database = url.path().trim_start_matches('/').to_string();
+            let file = parts.file.as_ref().map(|f| f.display().to_string());
             let facts = Facts {
                 display: Some(&shown),
-                host: url.host_str(),
-                port: url.port(),
-                database: Some(database.as_str()).filter(|d| !d.is_empty()),
+                host: parts.host.as_deref(),
+                port: parts.port,
+                database: parts.database.as_deref(),
+                file: file.as_deref(),
+                is_sqlite: parts.engine == Some(dbguard_core::target::Engine::Sqlite),
                 found: true,
                 ..Facts::default()
             };
@@ -189,7 +193,8 @@ fn file_name_says(name: &str) -> Option<Environment> {
     Environment::from_name(word).filter(|e| matches!(e, Environment::Production | Environment::Staging))
 }
 
-/// URL schemes of the databases dbguard knows.
+/// URL schemes that make an env file's value a database URL (the engines `engine_of` knows,
+/// and SQL Server and libSQL, whose hosts still say where they run).
 const DB_SCHEMES: &[&str] = &[
     "postgres",
     "postgresql",
