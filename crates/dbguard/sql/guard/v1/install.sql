@@ -718,16 +718,24 @@ BEGIN
           AND NOT r.rolsuper AND r.rolcanlogin AND r.rolname <> current_user;
     END IF;
     BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbguard_reader') THEN
+        -- The role belongs to the cluster: another database's install may create it, and its
+        -- uninstall drop it, at the same moment ("role does not exist" from the ALTER below).
+        -- Each such loss of the race is followed by a fresh look, three at most.
+        FOR attempt IN 1..3 LOOP
             BEGIN
-                CREATE ROLE dbguard_reader NOLOGIN;
-                COMMENT ON ROLE dbguard_reader IS 'dbguard: read-only role for dbguard''s tools, created by dbguard protect';
-                GRANT pg_read_all_data TO dbguard_reader;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN
-                NULL; -- another database's install created it at the same moment
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbguard_reader') THEN
+                    CREATE ROLE dbguard_reader NOLOGIN;
+                    COMMENT ON ROLE dbguard_reader IS 'dbguard: read-only role for dbguard''s tools, created by dbguard protect';
+                    GRANT pg_read_all_data TO dbguard_reader;
+                END IF;
+                EXECUTE format('ALTER ROLE dbguard_reader IN DATABASE %I SET dbguard.reader_used = %L', current_database(), 'on');
+                EXIT;
+            EXCEPTION WHEN duplicate_object OR unique_violation OR undefined_object THEN
+                IF attempt = 3 THEN
+                    RAISE;
+                END IF;
             END;
-        END IF;
-        EXECUTE format('ALTER ROLE dbguard_reader IN DATABASE %I SET dbguard.reader_used = %L', current_database(), 'on');
+        END LOOP;
         FOREACH app IN ARRAY apps LOOP
             IF NOT EXISTS (SELECT 1 FROM pg_auth_members m
                            WHERE m.roleid = 'dbguard_reader'::regrole AND m.member = app::regrole) THEN
